@@ -179,5 +179,6 @@ type RequirementResult struct {
 	Reason         string   `json:"reason,omitempty"`
 	Controls       []string `json:"controls,omitempty"`       // controls that were evaluated for it
 	Checks         []string `json:"checks,omitempty"`         // checks behind those controls
-	Countermeasure string   `json:"countermeasure,omitempty"` // id of the countermeasure that compensates it
+	Countermeasure string   `json:"countermeasure,omitempty"` // id of the countermeasure that compensates or attests it
+	Note           string   `json:"note,omitempty"`           // the blueprint's note for this requirement
 }
