@@ -6,7 +6,7 @@ BIN       ?= bin/otsweep
 PKGS      ?= ./...
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Debian packages the tests start as real peers (sshd hosts in network namespaces, snmpd).
-TEST_DEBS = openssh-server openssh-client sudo iproute2 procps snmpd snmp
+TEST_DEBS = openssh-server openssh-client sudo iproute2 procps openssl snmpd snmp
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all build run test test-short deps lint vet fmt fuzz bench clean
