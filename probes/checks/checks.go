@@ -45,15 +45,19 @@ type Definition struct {
 	Expected    string `yaml:"expected" json:"expected"`
 	Remediation string `yaml:"remediation,omitempty" json:"remediation,omitempty"`
 	Reference   string `yaml:"reference,omitempty" json:"reference,omitempty"`
+	// Known lists facts that must be set (not nil) on the host for the rule
+	// to say anything; an unset one makes the result an error ("unknown"),
+	// not a failure.
+	Known []string `yaml:"known,omitempty" json:"known,omitempty"`
 }
 
 // Check is a compiled, validated definition. It is immutable and safe for
 // concurrent use.
 type Check struct {
 	Definition
-	Source   string   `json:"source"`
-	Facts    []string `json:"facts"`  // fact paths the expressions read
-	Params   []string `json:"params"` // blueprint parameters they read
+	Source    string   `json:"source"`
+	Facts     []string `json:"facts"`  // fact paths the expressions read
+	Params    []string `json:"params"` // blueprint parameters they read
 	program   *vm.Program
 	when      *vm.Program
 	whenFacts []string // facts the applicability condition reads
@@ -133,6 +137,12 @@ func Load(userDir string, v Validator) (*Set, error) {
 			srcs = append(srcs, source{name: p, data: b})
 		}
 	}
+	return loadSources(srcs, nBuiltin, v)
+}
+
+// loadSources compiles definition files; the first nBuiltin are built-in and
+// may not repeat an id, later ones override.
+func loadSources(srcs []source, nBuiltin int, v Validator) (*Set, error) {
 	s := &Set{byID: map[string]*Check{}}
 	var errs []string
 	for i, src := range srcs {
@@ -242,6 +252,11 @@ func compile(d Definition, v Validator) (*Check, error) {
 	}
 	if c.exprFacts, err = classify(exprRefs); err != nil {
 		return nil, err
+	}
+	for _, k := range d.Known {
+		if !slices.Contains(c.exprFacts, k) {
+			return nil, fmt.Errorf("check %s: known fact %q is not read by expr", d.ID, k)
+		}
 	}
 	c.Facts = append(slices.Clone(c.whenFacts), c.exprFacts...)
 	slices.Sort(c.Facts)
@@ -408,6 +423,12 @@ func (c *Check) Evaluate(facts probes.Facts, params map[string]any, now time.Tim
 	if len(ev.missing) > 0 {
 		r.Status, r.Message = Error, "could not evaluate: "+strings.Join(ev.missing, "; ")
 		return r
+	}
+	for _, k := range c.Known {
+		if _, f, _ := lookup(facts, k); valueAt(f.Value, "") == nil {
+			r.Status, r.Message = Error, k+" is unknown on this host"
+			return r
+		}
 	}
 	ok, err := runBool(c.program, env)
 	switch {

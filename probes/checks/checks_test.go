@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,11 +22,7 @@ var testValidator = Validator{
 
 func loadTest(t *testing.T, body string) (*Set, error) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return Load(dir, testValidator)
+	return loadSources([]source{{name: "c.yaml", data: []byte(body)}}, 0, testValidator)
 }
 
 const testChecks = `
@@ -59,6 +53,12 @@ const testChecks = `
   platform: linux
   expr: date(os.eol.date) > scan_time
   expected: supported release
+- id: linux.test.known
+  title: Known
+  platform: linux
+  known: [auditd.active]
+  expr: auditd.active
+  expected: auditd active
 - id: linux.test.notbool
   title: Not a boolean
   platform: linux
@@ -103,6 +103,8 @@ func TestEvaluate(t *testing.T) {
 		{"when false wins over missing rule facts", "linux.test.ciphers", func(f probes.Facts) { f.Set("auditd.active", "L18", false); delete(f, "ssh.ciphers") }, NotApplicable, "auditd not running"},
 		{"when fact missing is error", "linux.test.ciphers", func(f probes.Facts) { delete(f, "auditd.active") }, Error, "auditd.active"},
 		{"field of a map fact", "linux.test.eol", nil, Pass, ""},
+		{"unset known fact is an error", "linux.test.known", func(f probes.Facts) { f.Set("auditd.active", "L18", nil) }, Error, "auditd.active is unknown on this host"},
+		{"known fact set", "linux.test.known", nil, Pass, ""},
 		{"non-boolean result is an error", "linux.test.notbool", func(f probes.Facts) { f.Set("login_defs.pass_max_days", "L07", 5) }, Error, "not a boolean"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

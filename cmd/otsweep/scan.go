@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/otsweep/otsweep/inventories"
+	"github.com/otsweep/otsweep/mapping"
+	"github.com/otsweep/otsweep/probes"
+	"github.com/otsweep/otsweep/scheduler"
+	"github.com/otsweep/otsweep/store"
+)
+
+type scanFlags struct {
+	scanOptions
+	inventory   string
+	targets     []string
+	assets      []string
+	roles       []string
+	zones       []string
+	tags        []string
+	db          string
+	format      string
+	dryRun      bool
+	concurrency int
+	zoneLimit   int
+	name        string
+	noProgress  bool
+}
+
+func (a *app) scanCmd() *cobra.Command {
+	f := &scanFlags{}
+	c := &cobra.Command{
+		Use:   "scan",
+		Short: "Scan assets now and compare their SL-A with the SL-T of their role",
+		Long: `Scan assets from an inventory (--inventory, narrowed by --asset/--role/--zone/--tag) or ad hoc
+targets (--target ssh://user@host:port, --target local://), store the results and print SL-A vs SL-T.
+
+Exit codes: 0 every asset at target, 1 variance found, 2 usage or configuration error,
+3 at least one asset could not be scanned.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runScan(cmd.Context(), f) },
+	}
+	fl := c.Flags()
+	fl.StringVarP(&f.inventory, "inventory", "i", "", "inventory file or folder")
+	fl.StringArrayVarP(&f.targets, "target", "t", nil, "ad hoc target URL (repeatable): ssh://user@host:port or local://")
+	fl.StringSliceVar(&f.assets, "asset", nil, "only these assets (by name)")
+	fl.StringSliceVar(&f.roles, "role", nil, "only assets of these roles; with --target, the role of the ad hoc target")
+	fl.StringSliceVar(&f.zones, "zone", nil, "only assets in these zones")
+	fl.StringSliceVar(&f.tags, "tag", nil, "only assets with these tags")
+	fl.StringVar(&f.identity, "identity", "", "SSH private key file for ad hoc targets (mode 0600)")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file that host keys are verified against (default ~/.ssh/known_hosts)")
+	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the password for ad hoc targets")
+	fl.BoolVar(&f.tofu, "trust-on-first-use", false, "accept and record the key of a host not yet in known_hosts (a changed key is always refused)")
+	fl.BoolVar(&f.sudo, "sudo", false, "try sudo -n on Linux hosts for root-only probes")
+	fl.BoolVar(&f.deep, "deep", false, "also run the slow filesystem probes (world-writable and SUID files, bounded in time)")
+	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "per-host deadline; it also ends the remote command")
+	fl.StringVar(&f.db, "db", envOr("OTSWEEP_DB", "otsweep.db"), "SQLite database file")
+	fl.StringVar(&f.format, "format", "table", "output: table or json")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print exactly what would be sent to each host and send nothing")
+	fl.IntVar(&f.concurrency, "concurrency", 8, "hosts scanned at once")
+	fl.IntVar(&f.zoneLimit, "zone-limit", 0, "hosts scanned at once per zone (0 = no limit)")
+	fl.StringVar(&f.name, "name", "on-demand", "sweep name recorded with the results")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "no progress bar even on a terminal")
+	return c
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func (a *app) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
+		lvl = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: lvl}))
+}
+
+func (a *app) runScan(ctx context.Context, f *scanFlags) error {
+	if f.format != "table" && f.format != "json" {
+		return usageErr("--format %q: want table or json", f.format)
+	}
+	if (f.inventory == "") == (len(f.targets) == 0) {
+		return usageErr("give either --inventory PATH or --target URL")
+	}
+	if f.concurrency < 1 {
+		return usageErr("--concurrency must be at least 1")
+	}
+	defs, err := a.loadDefinitions()
+	if err != nil {
+		return err
+	}
+	var (
+		targets []target
+		inv     *inventories.Inventory
+	)
+	if f.inventory != "" {
+		inv, err = a.loadInventory(f.inventory, defs)
+		if err != nil {
+			return err
+		}
+		sel, err := inv.Select(f.assets, f.roles, f.zones, f.tags)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		for _, as := range sel {
+			t := target{asset: as}
+			if as.Credential != "" {
+				cr, _ := inv.Credential(as.Credential)
+				t.cred = &cr
+			}
+			targets = append(targets, t)
+		}
+	} else {
+		o := f.scanOptions
+		if len(f.roles) > 1 {
+			return usageErr("--role: one role for ad hoc targets")
+		}
+		if len(f.roles) == 1 {
+			o.role = f.roles[0]
+		}
+		for _, raw := range f.targets {
+			t, err := parseTarget(raw, o)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, t)
+		}
+	}
+	if len(targets) == 0 {
+		return usageErr("no assets selected")
+	}
+	log := a.logger()
+	var jobs []scheduler.Job
+	var failed []scheduler.AssetResult
+	for _, t := range targets {
+		bp, ok := defs.Blueprints.Get(t.asset.Role)
+		if !ok {
+			return usageErr("asset %s: unknown role %q (known: %s)", t.asset.Name, t.asset.Role, strings.Join(defs.Blueprints.Names(), ", "))
+		}
+		p, err := a.prober(t, f.scanOptions, log)
+		if err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err
+			}
+			// A credential that cannot be resolved fails this asset, not the sweep.
+			failed = append(failed, scheduler.AssetResult{Asset: storeAsset(t.asset), Status: probes.StatusError, Error: err.Error()})
+			continue
+		}
+		job := scheduler.Job{Asset: storeAsset(t.asset), Prober: p, Blueprint: bp, Timeout: t.asset.Timeout}
+		if inv != nil && t.asset.Zone != "" {
+			if z, ok := inv.Zone(t.asset.Zone); ok {
+				v := mapping.Vector(z.Target())
+				job.ZoneTarget = &v
+			}
+		}
+		jobs = append(jobs, job)
+	}
+	if f.dryRun {
+		return a.printPlan(jobs, failed)
+	}
+	st, err := store.Open(ctx, f.db)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("database %s: %w", f.db, err)}
+	}
+	defer func() { _ = st.Close() }()
+	if n, err := st.RecoverIncomplete(ctx); err != nil {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("database %s: %w", f.db, err)}
+	} else if n > 0 {
+		log.Warn("sweeps left running by a stopped process were marked incomplete", "count", n)
+	}
+	r := &scheduler.Runner{Defs: defs, Store: st, Concurrency: f.concurrency, ZoneLimit: f.zoneLimit,
+		DefaultTimeout: f.timeout, Logger: log}
+	if inv != nil {
+		r.Countermeasures = countermeasures(inv)
+	}
+	bar := a.progress(len(jobs), f)
+	r.OnResult = func(ar scheduler.AssetResult) {
+		if bar != nil {
+			bar.Describe(ar.Asset.Name)
+			_ = bar.Add(1)
+		}
+	}
+	res, runErr := r.Run(ctx, f.name, "manual", jobs)
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(a.errOut)
+	}
+	if runErr != nil && res == nil {
+		return &exitError{code: ExitScanErrors, err: runErr}
+	}
+	res.Assets = append(res.Assets, failed...)
+	rep := newScanReport(res, defs, f.db)
+	if f.format == "json" {
+		if err := writeJSON(a.out, rep); err != nil {
+			return err
+		}
+	} else {
+		rep.writeTable(a.out)
+	}
+	if runErr != nil {
+		return &exitError{code: ExitScanErrors, err: runErr}
+	}
+	return &exitError{code: rep.exitCode()}
+}
+
+func (a *app) progress(n int, f *scanFlags) *progressbar.ProgressBar {
+	if f.noProgress || f.format == "json" || !term.IsTerminal(int(a.errOut.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(n, progressbar.OptionSetWriter(a.errOut), progressbar.OptionSetDescription("scanning"),
+		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
+}
+
+func storeAsset(a inventories.Asset) store.Asset {
+	return store.Asset{Name: a.Name, Address: a.Address, Role: a.Role, Zone: a.Zone,
+		Platform: string(a.Platform), Transport: string(a.Transport)}
+}
+
+func countermeasures(inv *inventories.Inventory) []mapping.Countermeasure {
+	var out []mapping.Countermeasure
+	for _, c := range inv.Countermeasures {
+		out = append(out, mapping.Countermeasure{ID: c.ID, Requirement: c.Requirement, Asset: c.Scope.Asset,
+			Role: c.Scope.Role, Zone: c.Scope.Zone, Kind: string(c.Kind), Justification: c.Justification,
+			Owner: c.Owner, Expires: c.Expires, Evidence: c.Evidence})
+	}
+	return out
+}
+
+// printPlan is --dry-run: every request, exactly as it would be sent.
+func (a *app) printPlan(jobs []scheduler.Job, failed []scheduler.AssetResult) error {
+	w := a.out
+	for _, j := range jobs {
+		for _, p := range j.Prober.Plan() {
+			fmt.Fprintf(w, "### %s (role %s) via %s to %s\n", j.Asset.Name, j.Asset.Role, p.Transport, p.Address)
+			fmt.Fprintf(w, "command: %s\n", p.Request)
+			if p.Body != "" {
+				fmt.Fprintf(w, "stdin (%d bytes):\n%s", len(p.Body), p.Body)
+				if !strings.HasSuffix(p.Body, "\n") {
+					fmt.Fprintln(w)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	for _, f := range failed {
+		fmt.Fprintf(w, "### %s: not scanned: %s\n", f.Asset.Name, f.Error)
+	}
+	fmt.Fprintf(w, "dry run: nothing was sent to %d host(s).\n", len(jobs))
+	return nil
+}
+
+var _ io.Writer = (*os.File)(nil)
