@@ -23,15 +23,14 @@ type ParamDef struct {
 // Blueprint is a role's security profile: the SL-T per FR, the parameters its
 // checks use, and the requirements that do not apply to it, with reasons.
 type Blueprint struct {
-	Name          string             `json:"name"`
-	Title         string             `json:"title"`
-	Platforms     []string           `json:"platforms"`
-	Target        Vector             `json:"sl_target"`
-	Params        map[string]any     `json:"parameters"`
-	NotApplicable map[string]string  `json:"not_applicable,omitempty"` // requirement id -> reason
-	Notes         map[string]string  `json:"notes,omitempty"`          // requirement id -> note shown with the finding
-	Source        string             `json:"source"`                   // file it came from
-	raw           *blueprintDocument // nil for merged results
+	Name          string            `json:"name"`
+	Title         string            `json:"title"`
+	Platforms     []string          `json:"platforms"`
+	Target        Vector            `json:"sl_target"`
+	Params        map[string]any    `json:"parameters"`
+	NotApplicable map[string]string `json:"not_applicable,omitempty"` // requirement id -> reason
+	Notes         map[string]string `json:"notes,omitempty"`          // requirement id -> note shown with the finding
+	Source        string            `json:"source"`                   // file it came from
 }
 
 type blueprintDocument struct {

@@ -100,14 +100,6 @@ func (r jsonReport) state(asset, id string) string {
 	return "absent"
 }
 
-func (r jsonReport) status(asset string) string {
-	for _, a := range r.Assets {
-		if a.Name == asset {
-			return a.Status
-		}
-	}
-	return "absent"
-}
 
 const hardenedSSHD = `PermitRootLogin no
 PasswordAuthentication no
