@@ -76,6 +76,13 @@ type Runner struct {
 	Logger          *slog.Logger
 	// OnResult is called after each asset, from worker goroutines, serialized.
 	OnResult func(AssetResult)
+	// AfterSave is called after an asset's scan is stored (ScanID set), from
+	// worker goroutines, concurrently; drift is computed here. An error is
+	// logged and does not fail the sweep.
+	AfterSave func(ctx context.Context, ar AssetResult) error
+	// AfterSweep is called once the sweep is recorded as finished; alert
+	// digests are sent here. An error is logged.
+	AfterSweep func(ctx context.Context, res *SweepResult) error
 }
 
 func (r *Runner) now() time.Time {
@@ -178,6 +185,11 @@ func (r *Runner) Run(ctx context.Context, name, trigger string, jobs []Job) (*Sw
 					}
 					ar.ScanID = id
 					mu.Unlock()
+					if err == nil && r.AfterSave != nil {
+						if err := r.AfterSave(context.WithoutCancel(ctx), *ar); err != nil {
+							r.logger().Error("after-save hook failed", "host", job.Asset.Name, "err", err)
+						}
+					}
 				}
 				if r.OnResult != nil {
 					mu.Lock()
@@ -215,6 +227,11 @@ feed:
 	if r.Store != nil && res.ID != 0 {
 		if err := r.Store.FinishSweep(context.WithoutCancel(ctx), res.ID, res.Status); err != nil && storeErr == nil {
 			storeErr = fmt.Errorf("finish sweep: %w", err)
+		}
+	}
+	if r.AfterSweep != nil && storeErr == nil {
+		if err := r.AfterSweep(context.WithoutCancel(ctx), res); err != nil {
+			r.logger().Error("after-sweep hook failed", "sweep", res.ID, "err", err)
 		}
 	}
 	return res, storeErr

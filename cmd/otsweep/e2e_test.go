@@ -100,7 +100,6 @@ func (r jsonReport) state(asset, id string) string {
 	return "absent"
 }
 
-
 const hardenedSSHD = `PermitRootLogin no
 PasswordAuthentication no
 PermitEmptyPasswords no

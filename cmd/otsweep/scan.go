@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,8 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/otsweep/otsweep/inventories"
-	"github.com/otsweep/otsweep/mapping"
-	"github.com/otsweep/otsweep/probes"
 	"github.com/otsweep/otsweep/scheduler"
 	"github.com/otsweep/otsweep/store"
 )
@@ -105,7 +102,7 @@ func (a *app) runScan(ctx context.Context, f *scanFlags) error {
 		return err
 	}
 	var (
-		targets []target
+		targets []scheduler.Target
 		inv     *inventories.Inventory
 	)
 	if f.inventory != "" {
@@ -117,14 +114,7 @@ func (a *app) runScan(ctx context.Context, f *scanFlags) error {
 		if err != nil {
 			return usageErr("%v", err)
 		}
-		for _, as := range sel {
-			t := target{asset: as}
-			if as.Credential != "" {
-				cr, _ := inv.Credential(as.Credential)
-				t.cred = &cr
-			}
-			targets = append(targets, t)
-		}
+		targets = scheduler.InventoryTargets(inv, sel)
 	} else {
 		o := f.scanOptions
 		if len(f.roles) > 1 {
@@ -145,31 +135,10 @@ func (a *app) runScan(ctx context.Context, f *scanFlags) error {
 		return usageErr("no assets selected")
 	}
 	log := a.logger()
-	var jobs []scheduler.Job
-	var failed []scheduler.AssetResult
-	for _, t := range targets {
-		bp, ok := defs.Blueprints.Get(t.asset.Role)
-		if !ok {
-			return usageErr("asset %s: unknown role %q (known: %s)", t.asset.Name, t.asset.Role, strings.Join(defs.Blueprints.Names(), ", "))
-		}
-		p, err := a.prober(t, f.scanOptions, log)
-		if err != nil {
-			var ee *exitError
-			if errors.As(err, &ee) {
-				return err
-			}
-			// A credential that cannot be resolved fails this asset, not the sweep.
-			failed = append(failed, scheduler.AssetResult{Asset: storeAsset(t.asset), Status: probes.StatusError, Error: err.Error()})
-			continue
-		}
-		job := scheduler.Job{Asset: storeAsset(t.asset), Prober: p, Blueprint: bp, Timeout: t.asset.Timeout}
-		if inv != nil && t.asset.Zone != "" {
-			if z, ok := inv.Zone(t.asset.Zone); ok {
-				v := mapping.Vector(z.Target())
-				job.ZoneTarget = &v
-			}
-		}
-		jobs = append(jobs, job)
+	jobs, failed, err := defs.Jobs(inv, targets, scheduler.ProbeOptions{KnownHosts: f.knownHosts, TOFU: f.tofu,
+		Sudo: f.sudo, Deep: f.deep, Timeout: f.timeout}, log)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	if f.dryRun {
 		return a.printPlan(jobs, failed)
@@ -187,7 +156,7 @@ func (a *app) runScan(ctx context.Context, f *scanFlags) error {
 	r := &scheduler.Runner{Defs: defs, Store: st, Concurrency: f.concurrency, ZoneLimit: f.zoneLimit,
 		DefaultTimeout: f.timeout, Logger: log}
 	if inv != nil {
-		r.Countermeasures = countermeasures(inv)
+		r.Countermeasures = scheduler.Countermeasures(inv)
 	}
 	bar := a.progress(len(jobs), f)
 	r.OnResult = func(ar scheduler.AssetResult) {
@@ -225,21 +194,6 @@ func (a *app) progress(n int, f *scanFlags) *progressbar.ProgressBar {
 	}
 	return progressbar.NewOptions(n, progressbar.OptionSetWriter(a.errOut), progressbar.OptionSetDescription("scanning"),
 		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
-}
-
-func storeAsset(a inventories.Asset) store.Asset {
-	return store.Asset{Name: a.Name, Address: a.Address, Role: a.Role, Zone: a.Zone,
-		Platform: string(a.Platform), Transport: string(a.Transport)}
-}
-
-func countermeasures(inv *inventories.Inventory) []mapping.Countermeasure {
-	var out []mapping.Countermeasure
-	for _, c := range inv.Countermeasures {
-		out = append(out, mapping.Countermeasure{ID: c.ID, Requirement: c.Requirement, Asset: c.Scope.Asset,
-			Role: c.Scope.Role, Zone: c.Scope.Zone, Kind: string(c.Kind), Justification: c.Justification,
-			Owner: c.Owner, Expires: c.Expires, Evidence: c.Evidence})
-	}
-	return out
 }
 
 // printPlan is --dry-run: every request, exactly as it would be sent.
