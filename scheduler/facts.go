@@ -3,6 +3,7 @@ package scheduler
 import (
 	"github.com/otsweep/otsweep/probes"
 	"github.com/otsweep/otsweep/probes/linux"
+	"github.com/otsweep/otsweep/probes/snmp"
 )
 
 // transportFacts are facts a transport adds to a bundle's (see
@@ -17,6 +18,9 @@ func BundleFacts() FactIndex {
 	idx := map[probes.Platform]map[string]bool{probes.Linux: {}, probes.Windows: {}, probes.SNMP: {}}
 	for _, f := range linux.Facts {
 		idx[probes.Linux][f.Name] = true
+	}
+	for _, f := range snmp.Facts {
+		idx[probes.SNMP][f.Name] = true
 	}
 	for p, names := range transportFacts {
 		for _, n := range names {
@@ -35,6 +39,9 @@ var trackedFacts = map[string]bool{
 	"net.tcp_listen": true, "net.udp_listen": true, "accounts.uid0": true,
 	"accounts.admin_group_members": true, "accounts.login_shell": true,
 	"ssh.host_key": true, "fs.suid_sgid_files": true,
+	// SNMP
+	"sys.descr": true, "sys.firmware": true, "entity.chassis_serial": true, "entity.chassis_firmware": true,
+	"host.sw_installed": true, "snmp.v3.engine_boots": true,
 }
 
 func isTracked(name string) bool { return trackedFacts[name] }

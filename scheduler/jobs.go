@@ -15,6 +15,7 @@ import (
 	"github.com/otsweep/otsweep/probes"
 	"github.com/otsweep/otsweep/probes/linux"
 	"github.com/otsweep/otsweep/probes/local"
+	"github.com/otsweep/otsweep/probes/snmp"
 	"github.com/otsweep/otsweep/probes/ssh"
 	"github.com/otsweep/otsweep/store"
 )
@@ -35,6 +36,9 @@ type Target struct {
 	Asset      inventories.Asset
 	Credential *inventories.Credential
 	Secrets    inventories.Resolved
+	// SNMP holds the protocol settings of an ad hoc SNMP target (an
+	// inventory target takes them from its credential).
+	SNMP *inventories.SNMPOptions
 }
 
 // Jobs turns targets into runnable jobs. A target whose credential cannot be
@@ -161,6 +165,21 @@ func NewProber(t Target, o ProbeOptions, log *slog.Logger) (probes.Prober, error
 			},
 			HostFacts: sshHostFacts,
 		}), nil
+	case inventories.SNMP:
+		cfg := snmp.Config{Address: t.Asset.Address, Port: t.Asset.Port, Community: res.Community,
+			User: res.Username, AuthPassword: res.AuthPassword, PrivPassword: res.PrivPassword,
+			Fragile: t.Asset.Fragile, GuessDefaultCommunities: t.Asset.GuessDefaultCommunities}
+		if t.Credential != nil && t.Credential.SNMP != nil {
+			o := t.Credential.SNMP
+			cfg.Version, cfg.SecurityLevel, cfg.AuthProtocol, cfg.PrivProtocol, cfg.Context = o.Version, o.SecurityLevel, o.AuthProtocol, o.PrivProtocol, o.Context
+		} else if t.SNMP != nil {
+			cfg.Version, cfg.SecurityLevel, cfg.AuthProtocol, cfg.PrivProtocol = t.SNMP.Version, t.SNMP.SecurityLevel, t.SNMP.AuthProtocol, t.SNMP.PrivProtocol
+		}
+		p, err := snmp.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("asset %s: %w", t.Asset.Name, err)
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("asset %s: transport %s is not supported yet", t.Asset.Name, t.Asset.Transport)
 }

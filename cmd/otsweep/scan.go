@@ -41,7 +41,7 @@ func (a *app) scanCmd() *cobra.Command {
 		Use:   "scan",
 		Short: "Scan assets now and compare their SL-A with the SL-T of their role",
 		Long: `Scan assets from an inventory (--inventory, narrowed by --asset/--role/--zone/--tag) or ad hoc
-targets (--target ssh://user@host:port, --target local://), store the results and print SL-A vs SL-T.
+targets (--target ssh://user@host:port, --target local://, --target snmp://host:port), store the results and print SL-A vs SL-T.
 
 Exit codes: 0 every asset at target, 1 variance found, 2 usage or configuration error,
 3 at least one asset could not be scanned.`,
@@ -58,6 +58,13 @@ Exit codes: 0 every asset at target, 1 variance found, 2 usage or configuration 
 	fl.StringVar(&f.identity, "identity", "", "SSH private key file for ad hoc targets (mode 0600)")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file that host keys are verified against (default ~/.ssh/known_hosts)")
 	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the password for ad hoc targets")
+	fl.StringVar(&f.snmpVersion, "snmp-version", "3", "SNMP version of ad hoc snmp:// targets: 1, 2c or 3")
+	fl.StringVar(&f.communityEnv, "community-env", "", "environment variable holding the SNMPv1/v2c community of ad hoc targets")
+	fl.StringVar(&f.snmpUser, "snmp-user", "", "SNMPv3 user of ad hoc targets")
+	fl.StringVar(&f.authProto, "snmp-auth-protocol", "SHA", "SNMPv3 authentication protocol: SHA, SHA224, SHA256, SHA384, SHA512, MD5")
+	fl.StringVar(&f.authEnv, "auth-password-env", "", "environment variable holding the SNMPv3 authentication passphrase")
+	fl.StringVar(&f.privProto, "snmp-priv-protocol", "AES", "SNMPv3 privacy protocol: AES, AES192, AES256, DES")
+	fl.StringVar(&f.privEnv, "priv-password-env", "", "environment variable holding the SNMPv3 privacy passphrase")
 	fl.BoolVar(&f.tofu, "trust-on-first-use", false, "accept and record the key of a host not yet in known_hosts (a changed key is always refused)")
 	fl.BoolVar(&f.sudo, "sudo", false, "try sudo -n on Linux hosts for root-only probes")
 	fl.BoolVar(&f.deep, "deep", false, "also run the slow filesystem probes (world-writable and SUID files, bounded in time)")

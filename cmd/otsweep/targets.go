@@ -24,6 +24,62 @@ type scanOptions struct {
 	timeout     time.Duration
 	role        string
 	zone        string
+	// SNMP ad hoc settings.
+	snmpVersion  string
+	communityEnv string
+	snmpUser     string
+	authProto    string
+	authEnv      string
+	privProto    string
+	privEnv      string
+}
+
+// adhocSNMP fills an ad hoc SNMP target's protocol settings and secrets.
+func adhocSNMP(t *scheduler.Target, o scanOptions) error {
+	env := func(flag, name string) (probes.Secret, error) {
+		if name == "" {
+			return probes.Secret{}, nil
+		}
+		v, ok := os.LookupEnv(name)
+		if !ok || v == "" {
+			return probes.Secret{}, usageErr("%s %s: the variable is not set", flag, name)
+		}
+		return probes.NewSecret(v), nil
+	}
+	opts := &inventories.SNMPOptions{Version: o.snmpVersion, AuthProtocol: o.authProto, PrivProtocol: o.privProto}
+	var err error
+	switch o.snmpVersion {
+	case "1", "2c":
+		if o.communityEnv == "" {
+			return usageErr("SNMP v%s needs --community-env VAR", o.snmpVersion)
+		}
+		if t.Secrets.Community, err = env("--community-env", o.communityEnv); err != nil {
+			return err
+		}
+	case "3":
+		if o.snmpUser == "" {
+			return usageErr("SNMPv3 needs --snmp-user")
+		}
+		t.Secrets.Username = o.snmpUser
+		if t.Secrets.AuthPassword, err = env("--auth-password-env", o.authEnv); err != nil {
+			return err
+		}
+		if t.Secrets.PrivPassword, err = env("--priv-password-env", o.privEnv); err != nil {
+			return err
+		}
+		switch {
+		case o.authEnv != "" && o.privEnv != "":
+			opts.SecurityLevel = inventories.AuthPriv
+		case o.authEnv != "":
+			opts.SecurityLevel = inventories.AuthNoPriv
+		default:
+			opts.SecurityLevel = inventories.NoAuthNoPriv
+		}
+	default:
+		return usageErr("--snmp-version %q: want 1, 2c or 3", o.snmpVersion)
+	}
+	t.SNMP = opts
+	return nil
 }
 
 // parseTarget turns --target URL into an asset: ssh://user@host:port or local://.
@@ -52,11 +108,29 @@ func parseTarget(raw string, o scanOptions) (scheduler.Target, error) {
 		if err := adhocHostPort(&t.Asset, u, 22); err != nil {
 			return scheduler.Target{}, err
 		}
+	case inventories.SNMP:
+		t.Asset.Platform = probes.SNMP
+		if u.User != nil {
+			return scheduler.Target{}, usageErr("--target %q: SNMP takes no user in the URL; use --snmp-user (v3) or --community-env (v1/v2c)", raw)
+		}
+		if err := adhocHostPort(&t.Asset, u, 161); err != nil {
+			return scheduler.Target{}, err
+		}
+		if err := adhocSNMP(&t, o); err != nil {
+			return scheduler.Target{}, err
+		}
 	default:
-		return scheduler.Target{}, usageErr("--target %q: transport %q is not supported yet (ssh, local)", raw, u.Scheme)
+		return scheduler.Target{}, usageErr("--target %q: transport %q is not supported (ssh, local, winrm, winrms, snmp)", raw, u.Scheme)
 	}
 	if t.Asset.Role == "" {
-		t.Asset.Role = "linux-server"
+		switch t.Asset.Platform {
+		case probes.Linux:
+			t.Asset.Role = "linux-server"
+		case probes.SNMP:
+			t.Asset.Role = "network-switch"
+		default:
+			return scheduler.Target{}, usageErr("--target %q: give the asset's role with --role (hmi, historian, engineering-workstation, domain-controller, laptop)", raw)
+		}
 	}
 	if o.passwordEnv != "" {
 		v, ok := os.LookupEnv(o.passwordEnv)

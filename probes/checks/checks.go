@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -49,6 +50,9 @@ type Definition struct {
 	// to say anything; an unset one makes the result an error ("unknown"),
 	// not a failure.
 	Known []string `yaml:"known,omitempty" json:"known,omitempty"`
+	// IfCollected lists facts of opt-in probes: when one was not collected
+	// at all (the probe did not run), the check does not apply.
+	IfCollected []string `yaml:"if_collected,omitempty" json:"if_collected,omitempty"`
 }
 
 // Check is a compiled, validated definition. It is immutable and safe for
@@ -212,13 +216,13 @@ func compile(d Definition, v Validator) (*Check, error) {
 	}
 	c := &Check{Definition: d}
 	var err error
-	if c.program, err = expr.Compile(d.Expr, expr.AllowUndefinedVariables()); err != nil {
+	if c.program, err = expr.Compile(d.Expr, exprOptions...); err != nil {
 		return nil, fmt.Errorf("check %s: expr: %w", d.ID, err)
 	}
 	exprRefs := references(c.program.Node())
 	var whenRefs []string
 	if d.When != "" {
-		if c.when, err = expr.Compile(d.When, expr.AllowUndefinedVariables()); err != nil {
+		if c.when, err = expr.Compile(d.When, exprOptions...); err != nil {
 			return nil, fmt.Errorf("check %s: when: %w", d.ID, err)
 		}
 		whenRefs = references(c.when.Node())
@@ -252,6 +256,11 @@ func compile(d Definition, v Validator) (*Check, error) {
 	}
 	if c.exprFacts, err = classify(exprRefs); err != nil {
 		return nil, err
+	}
+	for _, k := range d.IfCollected {
+		if !slices.Contains(c.exprFacts, k) && !slices.Contains(c.whenFacts, k) {
+			return nil, fmt.Errorf("check %s: if_collected fact %q is not read by expr or when", d.ID, k)
+		}
 	}
 	for _, k := range d.Known {
 		if !slices.Contains(c.exprFacts, k) {
@@ -394,6 +403,15 @@ const (
 // must have been collected, or the result is an error.
 func (c *Check) Evaluate(facts probes.Facts, params map[string]any, now time.Time) Result {
 	r := Result{ID: c.ID, Title: c.Title, Expected: expand(c.Expected, params)}
+	for _, k := range c.IfCollected {
+		if _, _, ok := lookup(facts, k); !ok {
+			r.Status, r.Message = NotApplicable, c.NAReason
+			if r.Message == "" {
+				r.Message = k + " was not collected (opt-in probe not enabled)"
+			}
+			return r
+		}
+	}
 	env := buildEnv(facts, params, now)
 	ev := gather(facts, c.whenFacts)
 	if c.when != nil {
@@ -433,6 +451,11 @@ func (c *Check) Evaluate(facts probes.Facts, params map[string]any, now time.Tim
 	ok, err := runBool(c.program, env)
 	switch {
 	case err != nil:
+		var u *unknownError
+		if errors.As(err, &u) {
+			r.Status, r.Message = Error, u.reason
+			break
+		}
 		r.Status, r.Message = Error, "evaluation: "+err.Error()
 	case ok:
 		r.Status = Pass
@@ -484,6 +507,27 @@ func (ev evidence) finish(r *Result) {
 	r.Probe = strings.Join(ev.sources, ",")
 	r.Actual = strings.Join(ev.actual, "; ")
 	r.Evidence = ev.lines
+}
+
+// unknownError is raised by the expression function unknown("why"): the
+// rule itself says the facts cannot decide it.
+type unknownError struct{ reason string }
+
+func (e *unknownError) Error() string { return e.reason }
+
+// exprOptions compile every expression: undefined names are allowed (they are
+// facts of the host) and unknown(reason) makes the result an error.
+var exprOptions = []expr.Option{
+	expr.AllowUndefinedVariables(),
+	expr.Function("unknown", func(params ...any) (any, error) {
+		reason := "cannot be decided from the collected facts"
+		if len(params) == 1 {
+			if s, ok := params[0].(string); ok {
+				reason = s
+			}
+		}
+		return nil, &unknownError{reason: reason}
+	}, new(func(string) bool)),
 }
 
 func runBool(p *vm.Program, env map[string]any) (ok bool, err error) {

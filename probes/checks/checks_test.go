@@ -59,6 +59,17 @@ const testChecks = `
   known: [auditd.active]
   expr: auditd.active
   expected: auditd active
+- id: linux.test.optin
+  title: Opt-in
+  platform: linux
+  if_collected: [ssh.ciphers]
+  expr: len(ssh.ciphers) > 0
+  expected: some
+- id: linux.test.undecided
+  title: Undecided
+  platform: linux
+  expr: 'ssh.permitrootlogin == "maybe" ? unknown("cannot tell from maybe") : ssh.permitrootlogin == "no"'
+  expected: no
 - id: linux.test.notbool
   title: Not a boolean
   platform: linux
@@ -105,6 +116,11 @@ func TestEvaluate(t *testing.T) {
 		{"field of a map fact", "linux.test.eol", nil, Pass, ""},
 		{"unset known fact is an error", "linux.test.known", func(f probes.Facts) { f.Set("auditd.active", "L18", nil) }, Error, "auditd.active is unknown on this host"},
 		{"known fact set", "linux.test.known", nil, Pass, ""},
+		{"opt-in fact absent is N/A", "linux.test.optin", func(f probes.Facts) { delete(f, "ssh.ciphers") }, NotApplicable, "not collected (opt-in"},
+		{"opt-in fact present", "linux.test.optin", nil, Pass, ""},
+		{"opt-in fact errored is an error", "linux.test.optin", func(f probes.Facts) { f.Fail("ssh.ciphers", "L12", "not elevated") }, Error, "not elevated"},
+		{"unknown() is an error", "linux.test.undecided", func(f probes.Facts) { f.Set("ssh.permitrootlogin", "L12", "maybe") }, Error, "cannot tell from maybe"},
+		{"unknown() not reached", "linux.test.undecided", nil, Fail, ""},
 		{"non-boolean result is an error", "linux.test.notbool", func(f probes.Facts) { f.Set("login_defs.pass_max_days", "L07", 5) }, Error, "not a boolean"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
