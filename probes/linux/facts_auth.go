@@ -256,7 +256,7 @@ func parsePwquality(p *parser, e *emitter) {
 				e.set(name, nil, raw, "not set in module arguments or pwquality.conf")
 				continue
 			}
-			raw = findRaw(confRaw, k)
+			raw = findRawKey(confRaw, k)
 		}
 		if n, ok := atoi(v); ok {
 			e.set(name, n, raw)
@@ -388,7 +388,7 @@ func parseFaillock(p *parser, e *emitter) {
 				continue
 			}
 			if v, ok := conf[key]; ok {
-				val, src = v, findRaw(confRaw, key)
+				val, src = v, findRawKey(confRaw, key)
 			}
 		}
 		if src == "" {

@@ -221,24 +221,38 @@ func parseKernel(p *parser, e *emitter) {
 	e.set("kernel.release", release, raw)
 	e.set("kernel.arch", arch, raw)
 
-	installed, src := p.installedKernels()
-	e.set("kernel.installed", nonNil(installed), src)
+	installed, src, kwhy := p.installedKernels()
+	if kwhy != "" {
+		e.fail("kernel.installed", kwhy)
+		e.fail("kernel.newest_installed", kwhy)
+		e.fail("kernel.running_newest", kwhy)
+		e.fail("kernel.reboot_required", kwhy)
+		installed = nil
+	} else {
+		e.set("kernel.installed", nonNil(installed), src)
+	}
 	newest := newestKernel(release, installed)
 	runningNewest := any(nil)
 	if newest != "" {
-		e.set("kernel.newest_installed", newest, src)
 		runningNewest = compareVersions(release, newest) >= 0
-	} else {
-		e.set("kernel.newest_installed", nil, src)
 	}
-	if newest == "" {
-		newest = "unknown"
+	if kwhy == "" {
+		if newest != "" {
+			e.set("kernel.newest_installed", newest, src)
+		} else {
+			e.set("kernel.newest_installed", nil, src)
+		}
+		shown := newest
+		if shown == "" {
+			shown = "unknown"
+		}
+		e.set("kernel.running_newest", runningNewest, raw, "newest installed: "+shown)
 	}
-	e.set("kernel.running_newest", runningNewest, raw, "newest installed: "+newest)
 
 	ls, why := p.need("LS")
 	_, pkgLines, pkgWhy := p.fileLines("/var/run/reboot-required.pkgs")
 	switch {
+	case kwhy != "":
 	case ls == nil:
 		e.fail("kernel.reboot_required", why)
 	default:
@@ -267,9 +281,13 @@ func yesNoWord(b bool) string {
 
 // installedKernels lists kernel releases from the package list, else from
 // /lib/modules directories.
-func (p *parser) installedKernels() ([]string, string) {
+func (p *parser) installedKernels() ([]string, string, string) {
 	var out []string
-	if pl := p.packages(); pl.reason == "" {
+	pl := p.packages()
+	if pl.reason != "" && !pl.skipped {
+		return nil, "", pl.reason
+	}
+	if pl.reason == "" {
 		core := pl.has("kernel-core")
 		for _, k := range pl.entries {
 			switch {
@@ -283,10 +301,14 @@ func (p *parser) installedKernels() ([]string, string) {
 			}
 		}
 		if len(out) > 0 {
-			return sortedUnique(out), "from " + pl.manager + " packages"
+			return sortedUnique(out), "from " + pl.manager + " packages", ""
 		}
 	}
-	if ls := p.f.section("LS"); ls.ok() {
+	ls, why := p.need("LS")
+	if ls == nil {
+		return nil, "", why
+	}
+	{
 		for _, l := range ls.lines {
 			for _, dir := range []string{"/lib/modules/", "/usr/lib/modules/"} {
 				if rel, ok := strings.CutPrefix(l, dir); ok && rel != "" && !strings.Contains(rel, "/") {
@@ -295,7 +317,7 @@ func (p *parser) installedKernels() ([]string, string) {
 			}
 		}
 	}
-	return sortedUnique(out), "from /lib/modules"
+	return sortedUnique(out), "from /lib/modules", ""
 }
 
 var reDebFlavor = regexp.MustCompile(`^[0-9]+\.[0-9]+(?:\.[0-9]+)?-[0-9]+(?:\.[0-9]+)?-(.+)$`)
@@ -383,6 +405,7 @@ type pkgList struct {
 	names   map[string]bool
 	raw     []string
 	reason  string // why the list is not available
+	skipped bool   // the host has no package manager (not: the output was cut)
 }
 
 func (l *pkgList) has(name string) bool { return l.names[name] }
@@ -397,6 +420,7 @@ func (p *parser) packages() *pkgList {
 	s, why := p.need("L04")
 	if s == nil {
 		l.reason = why
+		l.skipped = p.f.section("L04") != nil && p.f.section("L04").skip != ""
 		return l
 	}
 	if len(s.lines) == 0 {
@@ -493,14 +517,18 @@ func parseAutoUpdate(p *parser, e *emitter) {
 		e.failRest(why)
 		return
 	}
-	var tools []string
+	var tools, toolRaw []string
 	for _, l := range ls.lines {
 		switch l {
 		case "/usr/bin/unattended-upgrade", "/usr/bin/dnf-automatic", "/usr/sbin/yum-cron":
 			tools = append(tools, path.Base(l))
+			toolRaw = append(toolRaw, l)
 		}
 	}
-	e.set("autoupdate.tools", nonNil(tools), ls.lines...)
+	if len(toolRaw) == 0 {
+		toolRaw = []string{"no unattended-upgrade, dnf-automatic or yum-cron"}
+	}
+	e.set("autoupdate.tools", nonNil(tools), toolRaw...)
 
 	files, why := p.globFiles("/etc/apt/apt.conf.d/*auto-upgrades", "/etc/apt/apt.conf.d/*periodic")
 	if why != "" {
@@ -566,6 +594,10 @@ func parseLegacy(p *parser, e *emitter) {
 		return
 	}
 	bins, why := p.need("BIN")
+	if !l.skipped {
+		e.failRest(l.reason)
+		return
+	}
 	if bins == nil {
 		e.failRest(l.reason + "; " + why)
 		return

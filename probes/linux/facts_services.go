@@ -5,7 +5,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/otsweep/otsweep/probes"
 )
+
 
 // ---- L17 firewall ----------------------------------------------------------
 
@@ -27,7 +30,9 @@ func parseFirewall(p *parser, e *emitter) {
 	}
 
 	policy, polRaw, polWhy := p.inputPolicy()
-	if policy == "" && ufwEnabled && files != nil {
+	// the ufw configuration stands in only when the ruleset cannot be read
+	// (no root, no nft/iptables), not when the output was cut before it
+	if l17 := p.f.section("L17"); policy == "" && ufwEnabled && files != nil && l17 != nil && l17.skip != "" {
 		for _, l := range files.content["/etc/default/ufw"] {
 			if k, v, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == "DEFAULT_INPUT_POLICY" {
 				policy = strings.ToLower(unquote(v))
@@ -302,9 +307,9 @@ func parseAuditdConf(p *parser, e *emitter) {
 			e.set(name, nil, file+": "+k+" not set")
 		case k == "max_log_file":
 			if n, ok := atoi(v); ok {
-				e.set(name, n, findRaw(raw, k))
+				e.set(name, n, findRawKey(raw, k))
 			} else {
-				e.fail(name, errUnparsed("%s=%q", k, v), findRaw(raw, k))
+				e.fail(name, errUnparsed("%s=%q", k, v), findRawKey(raw, k))
 			}
 		case strings.HasSuffix(k, "_action"):
 			e.set(name, strings.ToLower(v), findRawKey(raw, k))
@@ -332,7 +337,7 @@ var (
 	reLegacyFwd = regexp.MustCompile(`(?:^|[\s;])(@@?)(?:\([^)]*\))?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::([0-9]+))?`)
 	reOmrelp    = regexp.MustCompile(`:omrelp:([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):([0-9]+)`)
 	reAction    = regexp.MustCompile(`(?is)action\s*\(([^)]*)\)`)
-	reParam     = regexp.MustCompile(`(?i)\b(type|target|port|protocol)\s*=\s*"([^"]*)"`)
+	reParam     = regexp.MustCompile(`(?i)(?:^|[\s(])(type|target|port|protocol)\s*=\s*"([^"]*)"`)
 	reSyslogNG  = regexp.MustCompile(`(?is)destination\s+[A-Za-z0-9_-]+\s*\{(.*?)\}\s*;`)
 	reNGDriver  = regexp.MustCompile(`(?i)\b(network|syslog|tcp6?|udp6?)\s*\(\s*"?([^"\s)]+)"?([^;]*)`)
 	reNGPort    = regexp.MustCompile(`(?i)port\s*\(\s*"?([0-9]+)`)
@@ -642,9 +647,11 @@ func parseAIDE(p *parser, e *emitter) {
 		e.set("aide.scheduled", false, "aide not installed")
 	case len(schedRaw) > 0:
 		e.set("aide.scheduled", true, schedRaw...)
-	case fwhy != "" && !p.elevated:
-		// root's crontab may hold the job but cannot be read
+	case fwhy != "":
 		e.fail("aide.scheduled", fwhy)
+	case !p.elevated:
+		// root's crontab (a usual home of the job) is invisible without root
+		e.fail("aide.scheduled", probes.ErrTextNotElevated)
 	default:
 		e.set("aide.scheduled", false, "no aide job in cron or timers")
 	}

@@ -126,8 +126,12 @@ func (p *parser) sshdEffective() (map[string]sshVal, string, []string, string) {
 		}
 		note = append(note, "sshd -T failed (exit "+itoa(s.rc)+")")
 		note = append(note, s.lines...)
-	} else if s != nil && s.skip != "" {
-		note = append(note, "sshd -T not run ("+strings.ReplaceAll(s.skip, "missing:", "command not found: ")+")")
+	} else if s == nil || s.skip == "" {
+		// the script was about to run sshd -T when the output ended
+		_, why := p.need("L12")
+		return nil, "", nil, why
+	} else if s.skip != "" {
+		note = append(note, "sshd -T not run ("+strings.NewReplacer("missing:", "command not found: ", "not-elevated", "not elevated").Replace(s.skip)+")")
 	}
 	files, why := p.need("FILES")
 	if files == nil {

@@ -99,8 +99,8 @@ func (p *parser) service(unit string) (svcState, string, string) {
 			return svcInactive, "systemctl is-active " + unit + ": " + st, ""
 		}
 	}
-	if s := p.f.section("UNITS"); s != nil && s.skip == "" {
-		_, why := p.need("UNITS")
+	if s := p.f.section("UNITS"); s == nil || s.skip == "" {
+		_, why := p.need("UNITS") // cut off or over-size: never guess from processes
 		return svcUnknown, "", why
 	}
 	procs, ok := unitProcess[unit]
