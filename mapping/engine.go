@@ -147,13 +147,15 @@ func controlStatus(c Control, outcomes map[string]Outcome) (st CheckStatus, reas
 	if len(c.AnyOf) > 0 {
 		switch {
 		case pass > 0:
-			return CheckPass, nil, true
+			return CheckPass, passing(c, outcomes), true
 		case errs > 0:
 			return CheckError, reasons, true
 		case fail > 0:
 			return CheckFail, reasons, true
 		}
-		return CheckNotApplicable, reasons, true
+		// Alternatives that all do not apply mean that none of them is in
+		// place: no AV, no whitelisting. That fails the control.
+		return CheckFail, append([]string{"none of the alternatives is present"}, reasons...), true
 	}
 	switch {
 	case fail > 0:
@@ -166,6 +168,18 @@ func controlStatus(c Control, outcomes map[string]Outcome) (st CheckStatus, reas
 	return CheckNotApplicable, reasons, true
 }
 
+// passing names the alternatives of an any-of control that passed: the
+// evidence says which one met it.
+func passing(c Control, outcomes map[string]Outcome) []string {
+	var out []string
+	for _, id := range c.AnyOf {
+		if o, ok := outcomes[id]; ok && o.Status == CheckPass {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func judge(in Input, req Requirement) RequirementResult {
 	rr := RequirementResult{ID: req.ID, FR: req.FR}
 	if reason, ok := in.Blueprint.NotApplicable[req.ID]; ok {
@@ -173,7 +187,7 @@ func judge(in Input, req Requirement) RequirementResult {
 		return rr
 	}
 	var pass, fail, errs, na int
-	var reasons []string
+	var reasons, metBy []string
 	for _, c := range in.Controls {
 		if !slices.Contains(c.Requirements, req.ID) {
 			continue
@@ -191,6 +205,7 @@ func judge(in Input, req Requirement) RequirementResult {
 		switch st {
 		case CheckPass:
 			pass++
+			metBy = append(metBy, why...)
 		case CheckFail:
 			fail++
 			reasons = append(reasons, why...)
@@ -215,7 +230,10 @@ func judge(in Input, req Requirement) RequirementResult {
 		rr.State = NotApplicable
 		_ = na
 	}
-	if rr.State != Met && rr.State != NotAssessable {
+	switch {
+	case rr.State == Met && len(metBy) > 0:
+		rr.Reason = "met by " + strings.Join(metBy, ", ")
+	case rr.State != Met && rr.State != NotAssessable:
 		rr.Reason = strings.Join(reasons, "; ")
 	}
 	return rr

@@ -498,4 +498,3 @@ func parseAccounts(p *parser, e *emitter) {
 	}
 	e.set("accounts.admin_group_members", nonNil(sortedUnique(members)), graw...)
 }
-

@@ -9,7 +9,6 @@ import (
 	"github.com/otsweep/otsweep/probes"
 )
 
-
 // ---- L17 firewall ----------------------------------------------------------
 
 var firewallUnits = []string{"firewalld", "ufw", "nftables", "iptables", "netfilter-persistent"}
@@ -203,29 +202,21 @@ func iptablesInputPolicy(lines []string) (string, []string, string) {
 // ---- L18 auditd ------------------------------------------------------------
 
 func parseAuditd(p *parser, e *emitter) {
-	var raw []string
-	installed := false
-	for _, b := range []string{"auditd", "auditctl"} {
-		if path := p.binary(b); path != "" {
-			installed = true
-			raw = append(raw, path)
+	var confEv []string
+	files, fwhy := p.need("FILES")
+	if files != nil {
+		if st, _ := files.file("/etc/audit/auditd.conf"); st != fileMissing {
+			confEv = append(confEv, "/etc/audit/auditd.conf exists")
 		}
 	}
-	if files, why := p.need("FILES"); files == nil {
-		if !installed {
-			e.fail("auditd.installed", why)
-		}
-	} else if st, _ := files.file("/etc/audit/auditd.conf"); st != fileMissing {
-		installed = true
-		raw = append(raw, "/etc/audit/auditd.conf exists")
-	}
-	if _, why := p.need("BIN"); why != "" && !installed {
-		e.fail("auditd.installed", why)
-	} else if !e.has("auditd.installed") {
-		if !installed {
-			raw = append(raw, "no auditd/auditctl binary and no /etc/audit/auditd.conf")
-		}
-		e.set("auditd.installed", installed, raw...)
+	ok, raw, why := p.installed([]string{"auditd", "audit"}, []string{"auditd", "auditctl"}, confEv...)
+	switch {
+	case ok:
+		e.set("auditd.installed", true, raw...)
+	case why != "" || fwhy != "":
+		e.fail("auditd.installed", why+fwhy)
+	default:
+		e.set("auditd.installed", false, append(raw, "no /etc/audit/auditd.conf")...)
 	}
 
 	switch st, ev, why := p.service("auditd"); st {
@@ -581,24 +572,10 @@ func parseAIDE(p *parser, e *emitter) {
 		e.failRest(why)
 		return
 	}
-	var raw []string
-	installed := false
-	if pl := p.packages(); pl.reason == "" && pl.has("aide") {
-		installed = true
-		raw = append(raw, "package aide installed")
-	}
-	if b := p.binary("aide"); b != "" {
-		installed = true
-		raw = append(raw, b)
-	}
-	if !installed {
-		if pl := p.packages(); pl.reason != "" && p.binary("aide") == "" {
-			if _, why := p.need("BIN"); why != "" {
-				e.failRest(why)
-				return
-			}
-		}
-		raw = append(raw, "no aide package or binary")
+	installed, raw, why := p.installed([]string{"aide"}, []string{"aide"})
+	if why != "" {
+		e.failRest(why)
+		return
 	}
 	e.set("aide.installed", installed, raw...)
 

@@ -637,20 +637,11 @@ func redactCommunity(c string) string {
 }
 
 func parseSnmpd(p *parser, e *emitter) {
-	var raw []string
-	installed := false
-	if pl := p.packages(); pl.reason == "" && (pl.has("snmpd") || pl.has("net-snmp")) {
-		installed = true
-		raw = append(raw, "package snmpd/net-snmp installed")
+	if ok, raw, why := p.installed([]string{"snmpd", "net-snmp"}, []string{"snmpd"}); why != "" {
+		e.fail("snmpd.installed", why)
+	} else {
+		e.set("snmpd.installed", ok, raw...)
 	}
-	if b := p.binary("snmpd"); b != "" {
-		installed = true
-		raw = append(raw, b)
-	}
-	if !installed {
-		raw = append(raw, "no snmpd package or binary")
-	}
-	e.set("snmpd.installed", installed, raw...)
 
 	switch st, ev, why := p.service("snmpd"); st {
 	case svcActive:

@@ -83,7 +83,6 @@ func (p *parser) procsRestricted() string {
 	return ""
 }
 
-
 // service reports whether a unit is active: from systemctl when the host
 // runs systemd, else from the process list. The second result is evidence,
 // the third the reason when the state is unknown.
@@ -155,3 +154,37 @@ func (p *parser) binary(name string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// installed reports whether any of the packages or binaries is present.
+// Positive evidence from one source is enough; a negative answer needs every
+// source, so a cut-off package list or BIN section yields a reason instead.
+func (p *parser) installed(pkgs, bins []string, extra ...string) (bool, []string, string) {
+	var raw []string
+	why := ""
+	if pl := p.packages(); pl.reason == "" {
+		for _, n := range pkgs {
+			if pl.has(n) {
+				raw = append(raw, "package "+n+" installed")
+			}
+		}
+	} else if !pl.skipped {
+		why = pl.reason
+	}
+	if _, bwhy := p.need("BIN"); bwhy != "" {
+		why = bwhy
+	} else {
+		for _, b := range bins {
+			if path := p.binary(b); path != "" {
+				raw = append(raw, path)
+			}
+		}
+	}
+	raw = append(raw, extra...)
+	if len(raw) > 0 {
+		return true, raw, ""
+	}
+	if why != "" {
+		return false, nil, why
+	}
+	return false, []string{"no package " + strings.Join(pkgs, "/") + " and no " + strings.Join(bins, "/") + " binary"}, ""
+}
