@@ -26,8 +26,7 @@ func (l pamLine) arg(key string) (string, bool) {
 
 type pamFile struct {
 	state fileState
-	lines []pamLine
-	incl  []string // @include targets, in line order, as pseudo lines
+	lines []pamLine // @include appears as a pseudo line of type "@include"
 }
 
 // pamFile parses /etc/pam.d/<service> once.
@@ -74,29 +73,42 @@ func (p *parser) pamFile(service string) *pamFile {
 	return pf
 }
 
+// maxPAMLines bounds one expanded stack: include cycles and fan-out from a
+// hostile host must not make the parser explode.
+const (
+	maxPAMLines  = 1000
+	maxPAMVisits = 200
+)
+
 // pamStack returns the lines of type typ that service runs, with @include,
-// include and substack expanded.
+// include and substack expanded (a file already being expanded is skipped).
 func (p *parser) pamStack(service, typ string) []pamLine {
-	return p.pamExpand(service, typ, 0)
+	var out []pamLine
+	visits := 0
+	p.pamExpand(service, typ, map[string]bool{}, &out, &visits)
+	return out
 }
 
-func (p *parser) pamExpand(service, typ string, depth int) []pamLine {
-	if depth > 8 {
-		return nil
+func (p *parser) pamExpand(service, typ string, active map[string]bool, out *[]pamLine, visits *int) {
+	if *visits++; active[service] || len(active) > 16 || *visits > maxPAMVisits {
+		return
 	}
-	var out []pamLine
+	active[service] = true
+	defer delete(active, service)
 	for _, l := range p.pamFile(service).lines {
+		if len(*out) >= maxPAMLines {
+			return
+		}
 		switch {
 		case l.typ == "@include":
-			out = append(out, p.pamExpand(l.module, typ, depth+1)...)
+			p.pamExpand(l.module, typ, active, out, visits)
 		case l.typ != typ:
 		case l.control == "include" || l.control == "substack":
-			out = append(out, p.pamExpand(l.module, typ, depth+1)...)
+			p.pamExpand(l.module, typ, active, out, visits)
 		default:
-			out = append(out, l)
+			*out = append(*out, l)
 		}
 	}
-	return out
 }
 
 // pamServices returns the services among want whose file exists, else the
@@ -354,7 +366,6 @@ func parseFaillock(p *parser, e *emitter) {
 				raw = append(raw, svc+" → "+l.file+": "+l.raw)
 			case "pam_tally2.so", "pam_tally.so":
 				tally = true
-				fl = append(fl, l)
 				raw = append(raw, svc+" → "+l.file+": "+l.raw)
 			}
 		}

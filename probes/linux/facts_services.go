@@ -378,6 +378,11 @@ func parseSyslog(p *parser, e *emitter) {
 				i := strings.IndexAny(t, " \t")
 				if sel := t[:max(i, 0)]; i > 0 && !strings.HasPrefix(sel, "$") && !strings.Contains(sel, "(") {
 					act := strings.TrimSpace(t[i:])
+					if strings.HasPrefix(sel, ":") { // property filter: :msg, contains, "x" ACTION
+						if q := strings.LastIndexByte(act, '"'); q >= 0 {
+							act = strings.TrimSpace(act[q+1:])
+						}
+					}
 					if m := reLegacyFwd.FindStringSubmatch(act); m != nil && strings.HasPrefix(act, m[1]) {
 						proto := "udp"
 						if m[1] == "@@" {

@@ -49,6 +49,22 @@ var sshKeys = []struct {
 // keyword first; such a value is not trusted.
 type sshVal struct{ val, raw, unread string }
 
+// opensshBefore7 reports whether the package list shows an OpenSSH server
+// older than 7.0, whose compiled-in PermitRootLogin default was yes.
+func (p *parser) opensshBefore7() bool {
+	pl := p.packages()
+	for _, k := range pl.entries {
+		if k.name == "openssh-server" || k.name == "openssh" {
+			ver := k.version
+			if _, after, ok := strings.Cut(ver, ":"); ok {
+				ver = after // dpkg epoch
+			}
+			return compareVersions(ver, "7.0") < 0
+		}
+	}
+	return false
+}
+
 // parseSSH covers L12 (source) and L13–L16 (the keywords).
 func parseSSH(p *parser, e *emitter) {
 	vals, src, srcRaw, why := p.sshdEffective()
@@ -72,7 +88,11 @@ func parseSSH(p *parser, e *emitter) {
 				e.fail(name, notCollected("%s not set in sshd_config and its compiled-in default varies by OpenSSH version; scan as root for sshd -T", k.key))
 				continue
 			}
-			v = sshVal{val: k.def, raw: "default (not set in sshd_config): " + k.key + " " + k.def}
+			def := k.def
+			if k.key == "permitrootlogin" && p.opensshBefore7() {
+				def = "yes" // the default until OpenSSH 7.0
+			}
+			v = sshVal{val: def, raw: "default (not set in sshd_config): " + k.key + " " + def}
 		}
 		switch k.kind {
 		case sshWord:
@@ -149,7 +169,8 @@ func (p *parser) sshdEffective() (map[string]sshVal, string, []string, string) {
 	}
 	vals := map[string]sshVal{}
 	var unresolved []string
-	if why := p.sshdFile(main, vals, &unresolved, 0); why != "" {
+	visits := 0
+	if why := p.sshdFile(main, vals, &unresolved, map[string]bool{}, &visits); why != "" {
 		return nil, "", note, why
 	}
 	note = append(note, "sshd_config evaluated by the scanner")
@@ -162,10 +183,13 @@ func (p *parser) sshdEffective() (map[string]sshVal, string, []string, string) {
 // sshdFile evaluates one sshd_config file into vals: the first value of a
 // keyword wins, Include is expanded in place, Match blocks are skipped (the
 // global configuration is what applies to an unmatched connection).
-func (p *parser) sshdFile(file string, vals map[string]sshVal, unresolved *[]string, depth int) string {
-	if depth > 8 {
+func (p *parser) sshdFile(file string, vals map[string]sshVal, unresolved *[]string, active map[string]bool, visits *int) string {
+	// include cycles, absurd nesting or fan-out from a hostile host
+	if *visits++; active[file] || len(active) > 16 || *visits > 64 {
 		return ""
 	}
+	active[file] = true
+	defer delete(active, file)
 	files := p.f.section("FILES")
 	inMatch := false
 	for _, l := range files.content[file] {
@@ -192,7 +216,7 @@ func (p *parser) sshdFile(file string, vals map[string]sshVal, unresolved *[]str
 					if files.files[m] == fileDenied {
 						return p.deniedReason(m)
 					}
-					if why := p.sshdFile(m, vals, unresolved, depth+1); why != "" {
+					if why := p.sshdFile(m, vals, unresolved, active, visits); why != "" {
 						return why
 					}
 				}

@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"bytes"
 	"path"
 	"strconv"
 	"strings"
@@ -87,7 +88,7 @@ func split(nonce string, stdout []byte) *frame {
 	rest := stdout
 	for len(rest) > 0 {
 		var raw []byte
-		if i := indexByte(rest, '\n'); i >= 0 {
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 			raw, rest = rest[:i], rest[i+1:]
 		} else {
 			raw, rest = rest, nil
@@ -106,6 +107,7 @@ func split(nonce string, stdout []byte) *frame {
 					m := kv(c)
 					f.pids = atoiDefault(m["pids"], -1)
 					f.execs = atoiDefault(m["execs"], 0)
+					f.meta["pids"], f.meta["execs"] = m["pids"], m["execs"]
 				}
 				continue
 			}
@@ -176,7 +178,8 @@ func (s *section) add(line string, n int) {
 }
 
 func (s *section) listFile(state, p string) {
-	if p == "" || len(s.order) >= maxSectionLines {
+	st := map[string]fileState{"ok": fileOK, "denied": fileDenied}[state]
+	if p == "" || st == fileMissing || len(s.order) >= maxSectionLines {
 		return
 	}
 	if s.files == nil {
@@ -185,12 +188,7 @@ func (s *section) listFile(state, p string) {
 	if _, dup := s.files[p]; !dup {
 		s.order = append(s.order, p)
 	}
-	switch state {
-	case "ok":
-		s.files[p] = fileOK
-	case "denied":
-		s.files[p] = fileDenied
-	}
+	s.files[p] = st
 }
 
 // finish closes the section: it drops the blank line the script prints
@@ -254,15 +252,6 @@ func cleanLine(b []byte) string {
 		}
 		return r
 	}, s)
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // kv parses "k=v k2=v2" into a map.

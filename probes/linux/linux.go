@@ -69,9 +69,9 @@ func Command(nonce string, o Options) probes.Command {
 	secs = max(secs, 5)
 	deep, findSecs := 0, 0
 	if o.Deep {
-		// The finds get most of the budget but must end early enough for the
-		// script to print END.
-		deep, findSecs = 1, max(secs*3/4, secs-30, 1)
+		// find runs last; it gets the budget minus a reserve for the
+		// sections before it, its own KILL grace (2 s) and END.
+		deep, findSecs = 1, max(secs-max(4, secs/4), 1)
 	}
 	q := func(n int) string { return shellQuote(strconv.Itoa(n)) }
 	args := shellQuote(nonce) + " " + q(deep) + " "

@@ -106,7 +106,6 @@ type parser struct {
 	deep     bool
 
 	// memoized derived data shared by several probes
-	osRel    map[string]string
 	pkgs     *pkgList
 	units    map[string]string
 	procs    map[string]bool
@@ -169,17 +168,6 @@ func (e *emitter) failRest(reason string, raw ...string) {
 		if !e.has(n) {
 			e.fail(n, reason, raw...)
 		}
-	}
-}
-
-// failAll fails the given facts (or, with none given, the rest of the probe).
-func (e *emitter) failAll(reason string, names ...string) {
-	if len(names) == 0 {
-		e.failRest(reason)
-		return
-	}
-	for _, n := range names {
-		e.fail(n, reason)
 	}
 }
 
