@@ -356,6 +356,7 @@ func TestMinIntervalBetweenRequests(t *testing.T) {
 	a := startSim(t, "siemens-s7-1500.json", snmpsim.Options{Drop: []string{".1.3.6.1.2.1.2"}})
 	cfg := simConfig(a, "1", "public")
 	cfg.MinInterval = 30 * time.Millisecond
+	cfg.Timeout, cfg.Retries = time.Second, 1 // an answering agent: no need to hurry a loaded machine
 	if _, err := runProbe(t, cfg, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -385,6 +386,7 @@ func TestConcurrentProbesAreSerialised(t *testing.T) {
 	a := startSim(t, "moxa-eds-408a.json", snmpsim.Options{})
 	cfg := simConfig(a, "2c", "public")
 	cfg.MinInterval = 5 * time.Millisecond
+	cfg.Timeout, cfg.Retries = time.Second, 1 // an answering agent: no need to hurry a loaded machine
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -116,6 +116,7 @@ func (t *transport) post(ctx context.Context, op string, envelope []byte) ([]byt
 	if err := t.pace.wait(ctx); err != nil {
 		return nil, err
 	}
+	defer t.pace.done()
 	rctx, cancel := context.WithTimeout(ctx, t.opTimeout+requestGrace)
 	defer cancel()
 	var (
@@ -237,6 +238,9 @@ type pacer struct {
 	last time.Time
 }
 
+// wait blocks until min has passed since the previous request finished, so
+// the host sees at least min between the end of one reply and the next
+// request, however slow the network or the scanner is.
 func (p *pacer) wait(ctx context.Context) error {
 	if d := time.Until(p.last.Add(p.min)); d > 0 && !p.last.IsZero() {
 		timer := time.NewTimer(d)
@@ -247,9 +251,11 @@ func (p *pacer) wait(ctx context.Context) error {
 			return fmt.Errorf("%w: %w", probes.ErrTimeout, ctx.Err())
 		}
 	}
-	p.last = time.Now()
 	return nil
 }
+
+// done records the end of a request.
+func (p *pacer) done() { p.last = time.Now() }
 
 // MS-WSMV 2.2.9.1 framing of NTLM-sealed messages, byte for byte what
 // Windows, pywinrm and masterzen/winrm's Encryption use.
