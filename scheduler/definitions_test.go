@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/otsweep/otsweep/probes"
@@ -25,6 +26,20 @@ func TestShippedDefinitions(t *testing.T) {
 	for _, c := range d.Checks.All() {
 		if !mapped[c.ID] && len(d.Requirements(c.ID)) == 0 {
 			t.Logf("check %s supports no 62443-3-3 requirement (informational)", c.ID)
+		}
+	}
+}
+
+// No documented fact may be the dotted prefix of another ("a.b" and "a.b.c"):
+// checks see facts as nested maps, where one would hide the other.
+func TestFactNamesNest(t *testing.T) {
+	for p, names := range documentedFacts() {
+		for a := range names {
+			for b := range names {
+				if a != b && strings.HasPrefix(b, a+".") {
+					t.Errorf("%s facts: %q is a prefix of %q", p, a, b)
+				}
+			}
 		}
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/otsweep/otsweep/probes/local"
 	"github.com/otsweep/otsweep/probes/snmp"
 	"github.com/otsweep/otsweep/probes/ssh"
+	"github.com/otsweep/otsweep/probes/windows"
+	"github.com/otsweep/otsweep/probes/winrm"
 	"github.com/otsweep/otsweep/store"
 )
 
@@ -36,9 +38,10 @@ type Target struct {
 	Asset      inventories.Asset
 	Credential *inventories.Credential
 	Secrets    inventories.Resolved
-	// SNMP holds the protocol settings of an ad hoc SNMP target (an
+	// SNMP and WinRM hold the protocol settings of an ad hoc target (an
 	// inventory target takes them from its credential).
-	SNMP *inventories.SNMPOptions
+	SNMP  *inventories.SNMPOptions
+	WinRM *inventories.WinRMOptions
 }
 
 // Jobs turns targets into runnable jobs. A target whose credential cannot be
@@ -114,6 +117,15 @@ func (b linuxBundle) Parse(nonce string, out []byte) (*probes.Observation, error
 	return linux.Parse(nonce, out)
 }
 
+// windowsBundle adapts the Windows PowerShell bundle to probes.Bundle.
+type windowsBundle struct{}
+
+func (windowsBundle) Platform() probes.Platform           { return probes.Windows }
+func (windowsBundle) Command(nonce string) probes.Command { return windows.Command(nonce) }
+func (windowsBundle) Parse(nonce string, out []byte) (*probes.Observation, error) {
+	return windows.Parse(nonce, out)
+}
+
 // NewProber builds the prober of one target. Secrets are resolved here, only
 // for targets that are actually probed, and never logged.
 func NewProber(t Target, o ProbeOptions, log *slog.Logger) (probes.Prober, error) {
@@ -164,6 +176,26 @@ func NewProber(t Target, o ProbeOptions, log *slog.Logger) (probes.Prober, error
 				return ssh.Dial(ctx, cfg)
 			},
 			HostFacts: sshHostFacts,
+		}), nil
+	case inventories.WinRM, inventories.WinRMS:
+		cfg := winrm.Config{Address: t.Asset.Address, Port: t.Asset.Port, HTTPS: t.Asset.Transport == inventories.WinRMS,
+			User: res.Username, Password: res.Password}
+		w := t.WinRM
+		if t.Credential != nil && t.Credential.WinRM != nil {
+			w = t.Credential.WinRM
+		}
+		if w != nil {
+			cfg.Auth, cfg.CAFile, cfg.Fingerprint = w.Auth, w.CAFile, w.Fingerprint
+		}
+		if cfg.Port == 0 {
+			cfg.Port = t.Asset.Transport.DefaultPort()
+		}
+		return probes.NewScriptProber(probes.ScriptProber{
+			Transport: string(t.Asset.Transport), Address: net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)), Logger: log,
+			Bundle: windowsBundle{},
+			Dial: func(ctx context.Context) (probes.Executor, error) {
+				return winrm.Dial(ctx, cfg)
+			},
 		}), nil
 	case inventories.SNMP:
 		cfg := snmp.Config{Address: t.Asset.Address, Port: t.Asset.Port, Community: res.Community,

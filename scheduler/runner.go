@@ -83,6 +83,25 @@ type Runner struct {
 	// AfterSweep is called once the sweep is recorded as finished; alert
 	// digests are sent here. An error is logged.
 	AfterSweep func(ctx context.Context, res *SweepResult) error
+	// BeforeStart, if set, is called by a worker just before it starts a
+	// job, after the job's zone slot is taken, from worker goroutines,
+	// concurrently. It may wait (a rate limit), honouring ctx. A non-nil
+	// error holds the job back: it is neither scanned nor stored, and the
+	// sweep is recorded as partial. The daemon uses it for rate limits,
+	// blackout windows that begin mid-sweep, and graceful shutdown.
+	BeforeStart func(ctx context.Context, job Job) error
+}
+
+// start scans job unless BeforeStart holds it back (nil result).
+func (r *Runner) start(ctx context.Context, job Job) *AssetResult {
+	if r.BeforeStart != nil {
+		if err := r.BeforeStart(ctx, job); err != nil {
+			r.logger().Info("host not started", "host", job.Asset.Name, "err", err)
+			return nil
+		}
+	}
+	ar := r.scan(ctx, job)
+	return &ar
 }
 
 func (r *Runner) now() time.Time {
@@ -169,14 +188,15 @@ func (r *Runner) Run(ctx context.Context, name, trigger string, jobs []Job) (*Sw
 					case <-ctx.Done():
 						continue
 					}
-					ar := r.scan(ctx, job)
+					results[i] = r.start(ctx, job)
 					<-sem
-					results[i] = &ar
 				} else {
-					ar := r.scan(ctx, job)
-					results[i] = &ar
+					results[i] = r.start(ctx, job)
 				}
 				ar := results[i]
+				if ar == nil { // BeforeStart held it back
+					continue
+				}
 				if r.Store != nil {
 					id, err := r.Store.SaveScan(context.WithoutCancel(ctx), toStoreScan(res.ID, ar))
 					mu.Lock()

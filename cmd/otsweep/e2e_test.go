@@ -59,8 +59,10 @@ type jsonReport struct {
 			Message      string   `json:"message"`
 		} `json:"checks"`
 		Requirements []struct {
-			ID    string `json:"id"`
-			State string `json:"state"`
+			ID     string `json:"id"`
+			State  string `json:"state"`
+			Reason string `json:"reason"`
+			Note   string `json:"note"`
 		} `json:"requirements"`
 	} `json:"assets"`
 }
@@ -85,6 +87,19 @@ func (r jsonReport) check(asset, id string) string {
 		}
 	}
 	return "absent"
+}
+
+func (r jsonReport) requirement(asset, id string) (reason, note string) {
+	for _, a := range r.Assets {
+		if a.Name == asset {
+			for _, q := range a.Requirements {
+				if q.ID == id {
+					return q.Reason, q.Note
+				}
+			}
+		}
+	}
+	return "", ""
 }
 
 func (r jsonReport) state(asset, id string) string {

@@ -41,7 +41,8 @@ func (a *app) scanCmd() *cobra.Command {
 		Use:   "scan",
 		Short: "Scan assets now and compare their SL-A with the SL-T of their role",
 		Long: `Scan assets from an inventory (--inventory, narrowed by --asset/--role/--zone/--tag) or ad hoc
-targets (--target ssh://user@host:port, --target local://, --target snmp://host:port), store the results and print SL-A vs SL-T.
+targets (--target ssh://user@host:port, local://, winrm://user@host:port, winrms://user@host:port,
+snmp://host:port), store the results and print SL-A vs SL-T.
 
 Exit codes: 0 every asset at target, 1 variance found, 2 usage or configuration error,
 3 at least one asset could not be scanned.`,
@@ -58,6 +59,9 @@ Exit codes: 0 every asset at target, 1 variance found, 2 usage or configuration 
 	fl.StringVar(&f.identity, "identity", "", "SSH private key file for ad hoc targets (mode 0600)")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file that host keys are verified against (default ~/.ssh/known_hosts)")
 	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the password for ad hoc targets")
+	fl.StringVar(&f.winrmAuth, "winrm-auth", "ntlm", "WinRM authentication of ad hoc targets: ntlm, or basic (HTTPS only)")
+	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA bundle that a winrms:// host's certificate must chain to")
+	fl.StringVar(&f.fingerprint, "fingerprint", "", "SHA-256 fingerprint (hex) pinning a winrms:// host's certificate")
 	fl.StringVar(&f.snmpVersion, "snmp-version", "3", "SNMP version of ad hoc snmp:// targets: 1, 2c or 3")
 	fl.StringVar(&f.communityEnv, "community-env", "", "environment variable holding the SNMPv1/v2c community of ad hoc targets")
 	fl.StringVar(&f.snmpUser, "snmp-user", "", "SNMPv3 user of ad hoc targets")

@@ -24,6 +24,10 @@ type scanOptions struct {
 	timeout     time.Duration
 	role        string
 	zone        string
+	// WinRM ad hoc settings.
+	winrmAuth   string
+	caFile      string
+	fingerprint string
 	// SNMP ad hoc settings.
 	snmpVersion  string
 	communityEnv string
@@ -108,6 +112,19 @@ func parseTarget(raw string, o scanOptions) (scheduler.Target, error) {
 		if err := adhocHostPort(&t.Asset, u, 22); err != nil {
 			return scheduler.Target{}, err
 		}
+	case inventories.WinRM, inventories.WinRMS:
+		t.Asset.Platform = probes.Windows
+		if u.User == nil || u.User.Username() == "" {
+			return scheduler.Target{}, usageErr("--target %q: name the user: %s://user@host", raw, u.Scheme)
+		}
+		if _, hasPw := u.User.Password(); hasPw {
+			return scheduler.Target{}, usageErr("--target: a password in the URL is not allowed; use --password-env VAR")
+		}
+		t.Secrets.Username = u.User.Username()
+		if err := adhocHostPort(&t.Asset, u, t.Asset.Transport.DefaultPort()); err != nil {
+			return scheduler.Target{}, err
+		}
+		t.WinRM = &inventories.WinRMOptions{Auth: o.winrmAuth, CAFile: o.caFile, Fingerprint: o.fingerprint}
 	case inventories.SNMP:
 		t.Asset.Platform = probes.SNMP
 		if u.User != nil {

@@ -1,0 +1,176 @@
+package windows
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/otsweep/otsweep/probes"
+)
+
+// errNoBegin is returned when stdout holds no BEGIN marker for the nonce.
+var errNoBegin = errors.New("no BEGIN marker for this nonce")
+
+// probeLine is one NDJSON line of the envelope.
+type probeLine struct {
+	ID        string
+	OK        bool
+	MS        int
+	Data      json.RawMessage
+	Err       string
+	Malformed string // why the line could not be decoded; empty when it could
+	Bytes     int
+}
+
+// envelope is the framing of one bundle run: the lines between the markers
+// for one nonce, in the order they appeared.
+type envelope struct {
+	Schema   string
+	Complete bool // END marker seen
+	Lines    map[string]*probeLine
+	Order    []string
+}
+
+// wireLine is the strict shape of a probe line.
+type wireLine struct {
+	ID   *string         `json:"id"`
+	OK   *bool           `json:"ok"`
+	MS   *int            `json:"ms"`
+	Data json.RawMessage `json:"data"`
+	Err  *string         `json:"err"`
+}
+
+var idInBrokenLine = regexp.MustCompile(`"id"\s*:\s*"([A-Za-z0-9_]{1,16})"`)
+
+// parseEnvelope extracts the probe lines framed by this nonce's markers.
+// Everything outside the markers, marker lines of other nonces and non-JSON
+// noise between the markers are ignored. A line that starts like JSON but does
+// not decode is kept as malformed under the id it names, when it names one.
+// The first line for an id wins; later duplicates are ignored.
+func parseEnvelope(nonce string, stdout []byte) (*envelope, error) {
+	if !validNonce(nonce) {
+		return nil, fmt.Errorf("windows bundle: invalid nonce: %w", probes.ErrProtocol)
+	}
+	begin := "@@OTSCAN " + nonce + " BEGIN"
+	end := "@@OTSCAN " + nonce + " END"
+	env := &envelope{Lines: map[string]*probeLine{}}
+	order := bundleOrder()
+	inside, seen := false, false
+	for _, raw := range bytes.Split(stdout, []byte("\n")) {
+		line := strings.TrimRight(string(raw), "\r \t")
+		trimmed := strings.TrimLeft(line, " \t\ufeff")
+		switch {
+		case !inside && !seen && (trimmed == begin || strings.HasPrefix(trimmed, begin+" ")):
+			inside, seen = true, true
+			env.Schema = markerAttr(strings.TrimPrefix(trimmed, begin), "schema")
+			if env.Schema != Schema {
+				return nil, fmt.Errorf("windows bundle: schema %q, want %q: %w", env.Schema, Schema, probes.ErrProtocol)
+			}
+		case inside && trimmed == end:
+			env.Complete = true
+			return env, nil
+		case inside && strings.HasPrefix(trimmed, "{"):
+			l := decodeLine(trimmed)
+			if l != nil && l.ID == "" {
+				l.ID = env.next(order)
+			}
+			env.add(l)
+		}
+	}
+	if !seen {
+		return nil, fmt.Errorf("windows bundle: %w: %w", errNoBegin, probes.ErrProtocol)
+	}
+	return env, nil
+}
+
+func (e *envelope) add(l *probeLine) {
+	if l == nil || l.ID == "" {
+		return
+	}
+	if _, dup := e.Lines[l.ID]; dup {
+		return
+	}
+	e.Lines[l.ID] = l
+	e.Order = append(e.Order, l.ID)
+}
+
+// next returns the probe the bundle prints after the last line seen, which is
+// where a line that no longer names its probe (cut short: "id" sorts last)
+// came from; "" when that probe already has a line.
+func (e *envelope) next(order []string) string {
+	at := 0
+	if n := len(e.Order); n > 0 {
+		for i, id := range order {
+			if id == e.Order[n-1] {
+				at = i + 1
+			}
+		}
+	}
+	if at >= len(order) {
+		return ""
+	}
+	if _, dup := e.Lines[order[at]]; dup {
+		return ""
+	}
+	return order[at]
+}
+
+// bundleOrder returns the probe ids in the order bundle.ps1 runs them.
+func bundleOrder() []string {
+	var ids []string
+	for _, m := range bundleProbe.FindAllStringSubmatch(bundle, -1) {
+		ids = append(ids, m[1])
+	}
+	return ids
+}
+
+var bundleProbe = regexp.MustCompile(`(?m)^P '([A-Za-z0-9_]+)' \{`)
+
+// decodeLine decodes one JSON line strictly. A line that does not decode is
+// returned as malformed, with the id it names when it still names one.
+func decodeLine(s string) *probeLine {
+	var w wireLine
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&w)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err == nil && (w.ID == nil || w.OK == nil) {
+		err = errors.New(`missing "id" or "ok"`)
+	}
+	if err != nil {
+		l := &probeLine{Malformed: err.Error(), Bytes: len(s)}
+		if m := idInBrokenLine.FindStringSubmatch(s); m != nil {
+			l.ID = m[1]
+		}
+		return l
+	}
+	l := &probeLine{ID: *w.ID, OK: *w.OK, Data: w.Data, Bytes: len(s)}
+	if w.MS != nil {
+		l.MS = *w.MS
+	}
+	if w.Err != nil {
+		l.Err = *w.Err
+	}
+	if !l.OK && l.Err == "" {
+		l.Err = "probe failed without an error text"
+	}
+	if l.OK && (len(w.Data) == 0 || string(w.Data) == "null") {
+		l.OK, l.Malformed = false, "ok line without data"
+	}
+	return l
+}
+
+// markerAttr returns the value of key=value in the attribute part of a marker.
+func markerAttr(attrs, key string) string {
+	for _, f := range strings.Fields(attrs) {
+		if k, v, ok := strings.Cut(f, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
