@@ -48,14 +48,11 @@ var trackedFacts = map[string]bool{
 	"net.tcp_listen": true, "net.udp_listen": true, "accounts.uid0": true,
 	"accounts.admin_group_members": true, "accounts.login_shell": true,
 	"ssh.host_key": true, "fs.suid_sgid_files": true,
-	// Windows
-	"os.build_full": true, "software.items": true, "listening.tcp_ports": true, "listening.udp_ports": true,
-	"acct.local_admins.members": true, "services.running": true, "shares.nondefault": true,
 	// SNMP
 	"sys.descr": true, "sys.firmware": true, "entity.chassis_serial": true, "entity.chassis_firmware": true,
 	"host.sw_installed": true, "snmp.v3.engine_boots": true,
 	// Windows
-	"os.build_full": true, "software": true, "patch.hotfixes": true, "acct.local_admins": true,
+	"os.build_full": true, "software.items": true, "patch.hotfixes": true, "acct.local_admins.members": true, "shares.nondefault": true,
 	"services.running": true, "services.flagged_active": true, "listening.tcp_ports": true,
 	"listening.udp_ports": true, "features.enabled": true,
 	// A certificate a transport verified (reserved for WinRM over HTTPS)
