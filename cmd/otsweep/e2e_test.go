@@ -325,6 +325,7 @@ func TestScanFailures(t *testing.T) {
 		if strings.Contains(out, weak.Password.Reveal()) {
 			t.Fatal("the password appears in the output")
 		}
+		assertNotInFiles(t, weak.Password.Reveal(), db, db+"-wal")
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -371,6 +372,21 @@ func TestScanFailures(t *testing.T) {
 			t.Fatalf("with TOFU: exit %d status %s", code, r.Assets[0].Status)
 		}
 	})
+}
+
+// assertNotInFiles fails if secret occurs in any of the files (the database
+// and its WAL, logs, reports).
+func assertNotInFiles(t *testing.T, secret string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(b), secret) {
+			t.Errorf("secret found in %s", f)
+		}
+	}
 }
 
 func TestScanUsageErrors(t *testing.T) {

@@ -61,10 +61,11 @@ func TestScanSNMPAgents(t *testing.T) {
 	if got := r.state(name, "SR 1.2"); got != "met" {
 		t.Errorf("v3: SR 1.2 = %s", got)
 	}
-	for _, s := range []string{"auth-pass-3141", "priv-pass-2718"} {
+	for _, s := range []string{"auth-pass-3141", "priv-pass-2718", "plant-ro-7731"} {
 		if strings.Contains(out+errOut, s) {
 			t.Errorf("secret %q appears in the output", s)
 		}
+		assertNotInFiles(t, s, db, db+"-wal")
 	}
 
 	// A wrong v3 password is an authentication failure, recorded as such.

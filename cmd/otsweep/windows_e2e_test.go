@@ -65,6 +65,7 @@ func TestScanWindowsHosts(t *testing.T) {
 	if strings.Contains(out+errOut, pw) {
 		t.Fatal("the WinRM password appears in the output")
 	}
+	assertNotInFiles(t, pw, db, db+"-wal")
 	r := parseReport(t, out)
 	if len(r.Assets) != len(winhosts.Hosts()) {
 		t.Fatalf("%d assets", len(r.Assets))
