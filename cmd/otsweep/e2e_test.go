@@ -221,7 +221,7 @@ func TestScanHardenedAndWeakHosts(t *testing.T) {
 	}
 	want := map[string]map[string]string{
 		"hardened": {
-			"linux.ssh.root_login": "pass", "linux.ssh.empty_passwords": "pass", "linux.ssh.host_based": "pass",
+			"linux.ssh.root_login": "pass", "linux.ssh.empty_passwords": "pass", "linux.ssh.host_based": "pass", "linux.ssh.password_auth": "pass",
 			"linux.ssh.max_auth_tries": "pass", "linux.ssh.banner": "pass", "linux.ssh.idle_timeout": "pass",
 			"linux.ssh.x11_forwarding": "pass", "linux.ssh.forwarding": "pass", "linux.log.ssh_loglevel": "pass",
 			"linux.ssh.ciphers": "pass", "linux.ssh.macs": "pass", "linux.ssh.kex": "pass",
@@ -231,7 +231,7 @@ func TestScanHardenedAndWeakHosts(t *testing.T) {
 			"linux.acct.no_empty_passwords": "pass",
 		},
 		"weak": {
-			"linux.ssh.root_login": "fail", "linux.ssh.banner": "fail", "linux.ssh.idle_timeout": "fail",
+			"linux.ssh.root_login": "fail", "linux.ssh.banner": "fail", "linux.ssh.idle_timeout": "fail", "linux.ssh.password_auth": "fail",
 			"linux.ssh.x11_forwarding": "fail", "linux.pw.max_age": "fail", "linux.pw.min_age": "fail",
 			"linux.pw.hashing": "fail", "linux.banner.issue": "fail", "linux.session.tmout": "fail",
 			// Without root, sshd -T cannot run and the MACs compiled into
