@@ -73,8 +73,9 @@ type Schedule struct {
 
 // ParseSchedule parses a cron spec (robfig/cron/v3 standard syntax). The
 // time zone comes from a CRON_TZ= prefix in spec, else from tz, else UTC;
-// giving both is an error. DST follows robfig/cron: a time that does not
-// exist on a spring-forward day is skipped, one that exists twice runs once.
+// giving both is an error. Daylight-saving changes follow robfig/cron: a
+// wall-clock time that does not exist on the spring-forward day is skipped
+// that day, and one that occurs twice on the fall-back day fires twice.
 func ParseSchedule(spec, tz string) (Schedule, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
