@@ -360,6 +360,9 @@ func TestScanFailures(t *testing.T) {
 	})
 	t.Run("changed host key", func(t *testing.T) {
 		inv := l.inventory(t, "hardened")
+		if code, _, errOut := cli(t, "scan", "-i", inv, "--db", db, "--format", "json"); code != ExitVariance {
+			t.Fatalf("before the key change: exit %d: %s", code, errOut)
+		}
 		l.lab.Host("hardened").RotateHostKey(t)
 		code, out, _ := cli(t, "scan", "-i", inv, "--db", db, "--format", "json")
 		r := parseReport(t, out)
@@ -370,6 +373,25 @@ func TestScanFailures(t *testing.T) {
 		code, out, _ = cli(t, "scan", "-i", inv, "--db", db, "--format", "json", "--trust-on-first-use")
 		if r := parseReport(t, out); code != ExitScanErrors || r.Assets[0].Status != "host-key-mismatch" {
 			t.Fatalf("with TOFU: exit %d status %s", code, r.Assets[0].Status)
+		}
+		// The refusal is recorded: hardened was reachable, now it is refused.
+		code, out, errOut := cli(t, "drift", "--db", db, "--asset", "hardened", "--json")
+		if code != ExitOK {
+			t.Fatalf("drift: exit %d: %s", code, errOut)
+		}
+		var events []struct {
+			Kind, After string
+			Regression  bool
+		}
+		if err := json.Unmarshal([]byte(out), &events); err != nil {
+			t.Fatalf("drift --json: %v\n%s", err, out)
+		}
+		found := false
+		for _, e := range events {
+			found = found || (e.Kind == "unreachable" && e.Regression && strings.Contains(e.After, "host-key-mismatch"))
+		}
+		if !found {
+			t.Errorf("no unreachable drift event naming host-key-mismatch: %+v", events)
 		}
 	})
 }

@@ -164,8 +164,9 @@ func (a *app) runScan(ctx context.Context, f *scanFlags) error {
 	} else if n > 0 {
 		log.Warn("sweeps left running by a stopped process were marked incomplete", "count", n)
 	}
+	drift := &scheduler.Drift{Store: st, Defs: defs, Logger: log}
 	r := &scheduler.Runner{Defs: defs, Store: st, Concurrency: f.concurrency, ZoneLimit: f.zoneLimit,
-		DefaultTimeout: f.timeout, Logger: log}
+		DefaultTimeout: f.timeout, Logger: log, AfterSave: drift.AfterSave}
 	if inv != nil {
 		r.Countermeasures = scheduler.Countermeasures(inv)
 	}
