@@ -15,7 +15,7 @@ import (
 	"github.com/otsweep/otsweep/probes/snmp/snmpsim"
 )
 
-var record = flag.Bool("record", false, "re-record testdata/netsnmp-debian12.json from a real local snmpd")
+var record = flag.Bool("record", false, "re-record snmpsim/recordings/netsnmp-debian12.json from a real local snmpd")
 
 // TestRecordNetSNMP records, with -record, the objects the prober reads from
 // a real net-snmp snmpd on this machine into a simulator fixture. Long host
@@ -81,7 +81,7 @@ func TestRecordNetSNMP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("testdata", "netsnmp-debian12.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join("snmpsim", "recordings", "netsnmp-debian12.json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,7 +3,6 @@ package snmp
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,7 +16,7 @@ import (
 
 func startSim(t *testing.T, fixture string, opts snmpsim.Options) *snmpsim.Agent {
 	t.Helper()
-	rec, err := snmpsim.LoadRecording(filepath.Join("testdata", fixture))
+	rec, err := snmpsim.Embedded(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +319,7 @@ func TestMisbehavingAgents(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := startSim(t, tc.fixture, tc.opts)
-			rec, _ := snmpsim.LoadRecording(filepath.Join("testdata", tc.fixture))
+			rec, _ := snmpsim.Embedded(tc.fixture)
 			cfg := simConfig(a, "2c", rec.Communities[0])
 			if tc.cfg != nil {
 				tc.cfg(&cfg)

@@ -38,6 +38,14 @@ type Options struct {
 	// this column OID, index 1..HugeRows.
 	HugeTable string
 	HugeRows  int
+	// AnswerDiscovery answers an SNMPv3 engine discovery probe (RFC 3414
+	// section 4: no user, no engine ID, reportable) with the
+	// usmStatsUnknownEngineIDs Report a USM-enabled agent sends, carrying
+	// the recording's snmpEngineID, snmpEngineBoots and snmpEngineTime. Real
+	// net-snmp agents answer it even with no v3 user configured. Without a
+	// recorded snmpEngineID, or without this option, v3 messages are
+	// dropped.
+	AnswerDiscovery bool
 }
 
 // Stats counts what the agent received.
@@ -62,10 +70,12 @@ type Agent struct {
 	entries  []entry // sorted by OID
 	loopRoot []uint32
 	done     chan struct{}
+	started  time.Time
 
-	mu    sync.Mutex
-	stats Stats
-	last  time.Time
+	mu          sync.Mutex
+	stats       Stats
+	last        time.Time
+	discoveries uint32
 }
 
 // maxResponseVarbinds bounds a GETBULK response (a real agent is bounded by
@@ -78,7 +88,7 @@ func Start(addr string, rec *Recording, opts Options) (*Agent, error) {
 	if rec == nil {
 		return nil, fmt.Errorf("%w: nil recording", ErrRecording)
 	}
-	a := &Agent{rec: rec, opts: opts, done: make(chan struct{}),
+	a := &Agent{rec: rec, opts: opts, done: make(chan struct{}), started: time.Now(),
 		stats: Stats{ByPDU: map[string]int{}, ByCommunity: map[string]int{}}}
 	var drops [][]uint32
 	for _, d := range opts.Drop {
@@ -182,7 +192,12 @@ func (a *Agent) handle(msg []byte) []byte {
 	dec := &gosnmp.GoSNMP{Version: gosnmp.Version2c}
 	req, err := dec.SnmpDecodePacket(msg)
 	if err != nil || req.Version == gosnmp.Version3 {
-		return nil // not v1/v2c, or garbage: a real agent drops it
+		// Not v1/v2c, or garbage: a real agent drops it, unless it is a
+		// v3 discovery probe and the agent answers those.
+		if a.opts.AnswerDiscovery && !a.opts.Silent {
+			return a.discoveryReport(msg)
+		}
+		return nil
 	}
 	a.mu.Lock()
 	a.stats.ByPDU[req.PDUType.String()]++
@@ -246,6 +261,74 @@ func (a *Agent) handle(msg []byte) []byte {
 		resp.Variables = a.bulk(req)
 	default:
 		return nil // write and notification PDUs are never answered
+	}
+	out, err := resp.MarshalMsg()
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// Engine objects of SNMP-FRAMEWORK-MIB and the USM counter a discovery
+// Report carries.
+const (
+	oidEngineID          = ".1.3.6.1.6.3.10.2.1.1.0"
+	oidEngineBoots       = ".1.3.6.1.6.3.10.2.1.2.0"
+	oidEngineTime        = ".1.3.6.1.6.3.10.2.1.3.0"
+	oidUnknownEngineIDs  = ".1.3.6.1.6.3.15.1.1.4.0"
+	maxDiscoveryResponse = 65507
+)
+
+// discoveryReport answers an SNMPv3 discovery probe; nil for anything else
+// (authenticated v3 requests are never answered: the agent has no users).
+func (a *Agent) discoveryReport(msg []byte) []byte {
+	dec := &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel,
+		MsgFlags: gosnmp.NoAuthNoPriv, SecurityParameters: &gosnmp.UsmSecurityParameters{UserName: "-"}}
+	req, err := dec.SnmpDecodePacket(msg)
+	if err != nil || req.Version != gosnmp.Version3 || req.PDUType != gosnmp.GetRequest ||
+		req.MsgFlags&gosnmp.Reportable == 0 || req.MsgFlags&gosnmp.AuthNoPriv != 0 {
+		return nil
+	}
+	usp, ok := req.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+	if !ok || usp.AuthoritativeEngineID != "" || usp.UserName != "" {
+		return nil
+	}
+	id, ok := a.exact(oidEngineID)
+	if !ok {
+		return nil
+	}
+	engineID, ok := id.pdu.Value.([]byte)
+	if !ok || len(engineID) < 5 || len(engineID) > 32 {
+		return nil
+	}
+	boots, engineTime := uint32(1), uint32(0)
+	if e, ok := a.exact(oidEngineBoots); ok {
+		boots = uint32(gosnmp.ToBigInt(e.pdu.Value).Uint64())
+	}
+	if e, ok := a.exact(oidEngineTime); ok {
+		engineTime = uint32(gosnmp.ToBigInt(e.pdu.Value).Uint64())
+	}
+	engineTime += uint32(time.Since(a.started) / time.Second)
+	a.mu.Lock()
+	a.stats.ByPDU["Discovery"]++
+	a.discoveries++
+	count := a.discoveries
+	a.mu.Unlock()
+	resp := &gosnmp.SnmpPacket{
+		Version:       gosnmp.Version3,
+		MsgFlags:      gosnmp.NoAuthNoPriv,
+		SecurityModel: gosnmp.UserSecurityModel,
+		SecurityParameters: &gosnmp.UsmSecurityParameters{
+			AuthoritativeEngineID:    string(engineID),
+			AuthoritativeEngineBoots: boots,
+			AuthoritativeEngineTime:  engineTime,
+		},
+		ContextEngineID: string(engineID),
+		PDUType:         gosnmp.Report,
+		MsgID:           req.MsgID,
+		RequestID:       req.RequestID,
+		MsgMaxSize:      maxDiscoveryResponse,
+		Variables:       []gosnmp.SnmpPDU{{Name: oidUnknownEngineIDs, Type: gosnmp.Counter32, Value: count}},
 	}
 	out, err := resp.MarshalMsg()
 	if err != nil {

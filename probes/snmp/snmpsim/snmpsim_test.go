@@ -11,7 +11,7 @@ import (
 )
 
 func TestShippedRecordingsParse(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "*.json"))
+	files, err := filepath.Glob(filepath.Join("recordings", "*.json"))
 	if err != nil || len(files) < 6 {
 		t.Fatalf("recordings: %v %v", files, err)
 	}
