@@ -9,14 +9,19 @@ STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_DEBS = openssh-server openssh-client sudo iproute2 procps openssl snmpd snmp
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test test-short deps lint vet fmt fuzz bench clean
+.PHONY: all build demo run test test-short deps lint vet fmt fuzz bench clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/otsweep
 
-# The main job on a built-in default: scan this machine.
+# The main job on a built-in default: the demo lab (a simulated plant on
+# loopback), swept twice, with the database and HTML report in otsweep-demo/.
+demo: build
+	./$(BIN) demo --dir otsweep-demo
+
+# Scan this machine with the Linux bundle.
 run: build
 	./$(BIN) scan --target local:// --role linux-server --db otsweep.db
 
