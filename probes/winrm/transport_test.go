@@ -58,6 +58,7 @@ func TestPacer(t *testing.T) {
 		if err := p.wait(t.Context()); err != nil {
 			t.Fatal(err)
 		}
+		p.done()
 	}
 	if took := time.Since(start); took < 4*30*time.Millisecond {
 		t.Errorf("5 requests in %v", took)
