@@ -290,7 +290,10 @@ func TestScanHardenedAndWeakHosts(t *testing.T) {
 	if hard.SLTarget["FR 1"] != 2 {
 		t.Errorf("SL-T FR 1 = %d", hard.SLTarget["FR 1"])
 	}
-	// The database holds the sweep.
+	// The database holds the sweep, and sweeps lists it.
+	if code, out, errOut := cli(t, "sweeps", "--db", db, "--json"); code != ExitOK || !strings.Contains(out, `"status": "complete"`) {
+		t.Errorf("sweeps --json: exit %d: %s%s", code, out, errOut)
+	}
 	code, out, _ = cli(t, "scan", "-i", inv, "--db", db, "--format", "json", "--asset", "hardened")
 	if code != ExitVariance || parseReport(t, out).Sweep.ID != r.Sweep.ID+1 {
 		t.Errorf("second sweep: exit %d, id %d after %d", code, parseReport(t, out).Sweep.ID, r.Sweep.ID)

@@ -29,7 +29,7 @@ func newRoot(stdout, stderr *os.File) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
 	root.PersistentFlags().StringVar(&a.defsDir, "definitions", os.Getenv("OTSWEEP_DEFINITIONS"), "folder with user blueprints/, checks/ and controls/ that add to or override the built-in ones")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
-	root.AddCommand(a.catalogCmd(), a.checksCmd(), a.blueprintsCmd(), a.inventoryCmd(), a.scanCmd(), a.reportCmd(), a.serveCmd(), a.daemonCmd(), a.driftCmd(), a.alertCmd(), a.demoCmd(), versionCmd())
+	root.AddCommand(a.catalogCmd(), a.checksCmd(), a.blueprintsCmd(), a.inventoryCmd(), a.scanCmd(), a.reportCmd(), a.serveCmd(), a.daemonCmd(), a.driftCmd(), a.alertCmd(), a.demoCmd(), a.sweepsCmd(), versionCmd())
 	return root
 }
 
