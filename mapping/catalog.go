@@ -98,7 +98,7 @@ func DefaultCatalog() *Catalog {
 func ParseCatalog(name string, data []byte) (*Catalog, error) {
 	var f catalogFile
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
-	if err := dec.Decode(&f); err != nil {
+	if err := safeDecode(dec, &f); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
 	}
 	c := &Catalog{Standard: f.Standard, byID: map[string]int{}}

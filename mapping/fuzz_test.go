@@ -53,3 +53,43 @@ func FuzzCatalog(f *testing.F) {
 		}
 	})
 }
+
+// FuzzControls feeds arbitrary user control files to the loader: it must
+// return controls or an error naming the file, never panic, and a control it
+// accepts maps to requirements of the catalog and checks that exist.
+func FuzzControls(f *testing.F) {
+	entries, _ := controlFS.ReadDir("data/controls")
+	for _, e := range entries {
+		b, _ := controlFS.ReadFile("data/controls/" + e.Name())
+		f.Add(b)
+	}
+	f.Add([]byte("- id: c\n  any_of: [a, b]\n  requirements: [SR 3.2]\n"))
+	f.Add([]byte("- id: c\n  all_of: [a]\n  any_of: [b]\n  requirements: [SR 9.9 RE 9]\n"))
+	cat := DefaultCatalog()
+	known := func(id string) bool { return id != "" && len(id) < 64 }
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "c.yaml"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := LoadControls(cat, dir, known)
+		if err != nil {
+			return
+		}
+		for _, c := range cs {
+			if c.ID == "" || len(c.Requirements) == 0 || (len(c.AnyOf) == 0) == (len(c.AllOf) == 0) {
+				t.Fatalf("accepted control %+v", c)
+			}
+			for _, r := range c.Requirements {
+				if _, ok := cat.Lookup(r); !ok {
+					t.Fatalf("control %s accepted with requirement %q", c.ID, r)
+				}
+			}
+			for _, ch := range c.Checks() {
+				if !known(ch) {
+					t.Fatalf("control %s accepted with check %q", c.ID, ch)
+				}
+			}
+		}
+	})
+}

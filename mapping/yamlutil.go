@@ -19,10 +19,23 @@ import (
 // keys. The error names the file and line.
 func decodeStrict(name string, data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
-	if err := dec.Decode(v); err != nil {
+	if err := safeDecode(dec, v); err != nil {
 		return fmt.Errorf("%s: %s", name, strings.TrimSpace(yaml.FormatError(err, false, false)))
 	}
 	return nil
+}
+
+// safeDecode runs dec.Decode(v). goccy/go-yaml (v1.19.2) panics on some
+// malformed input, such as a tag where a sequence is expected
+// ("requirements: !x"); a file written by a user must never crash otsweep,
+// so such a panic becomes an error.
+func safeDecode(dec *yaml.Decoder, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML: the parser failed (%v)", r)
+		}
+	}()
+	return dec.Decode(v)
 }
 
 // lineOf returns the line of the node at a YAML path ("$[3].id") in data, or 0.

@@ -83,9 +83,10 @@ func (a *app) runDrift(ctx context.Context, f *driftFlags) error {
 	return nil
 }
 
-// cell makes s fit a table cell: one line, at most n runes.
+// cell makes s fit a table cell: one line, at most n runes, safe to print
+// on a terminal (see termLine).
 func cell(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(termLine(s)), " ")
 	if s == "" {
 		return "-"
 	}

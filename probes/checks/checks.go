@@ -152,21 +152,23 @@ func loadSources(srcs []source, nBuiltin int, v Validator) (*Set, error) {
 	for i, src := range srcs {
 		var defs []Definition
 		dec := yaml.NewDecoder(bytes.NewReader(src.data), yaml.Strict(), yaml.DisallowUnknownField())
-		if err := dec.Decode(&defs); err != nil {
+		if err := safeDecode(dec, &defs); err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %s", src.name, strings.TrimSpace(yaml.FormatError(err, false, false))))
 			continue
 		}
 		for j, d := range defs {
-			line := lineOf(src.data, fmt.Sprintf("$[%d]", j))
+			// The line is found only for an error: finding it parses the
+			// whole file again.
+			line := func() int { return lineOf(src.data, fmt.Sprintf("$[%d]", j)) }
 			c, err := compile(d, v)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s:%d: %v", src.name, line, err))
+				errs = append(errs, fmt.Sprintf("%s:%d: %v", src.name, line(), err))
 				continue
 			}
 			c.Source = src.name
 			if prev, dup := s.byID[d.ID]; dup {
 				if i < nBuiltin {
-					errs = append(errs, fmt.Sprintf("%s:%d: duplicate check id %s (also in %s)", src.name, line, d.ID, prev.Source))
+					errs = append(errs, fmt.Sprintf("%s:%d: duplicate check id %s (also in %s)", src.name, line(), d.ID, prev.Source))
 					continue
 				}
 				s.checks[slices.Index(s.checks, prev)] = c
@@ -181,6 +183,19 @@ func loadSources(srcs []source, nBuiltin int, v Validator) (*Set, error) {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return s, nil
+}
+
+// safeDecode runs dec.Decode(v). goccy/go-yaml (v1.19.2) panics on some
+// malformed input, such as a tag where a sequence is expected
+// ("requirements: !x"); a file written by a user must never crash otsweep,
+// so such a panic becomes an error.
+func safeDecode(dec *yaml.Decoder, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML: the parser failed (%v)", r)
+		}
+	}()
+	return dec.Decode(v)
 }
 
 func lineOf(data []byte, path string) int {

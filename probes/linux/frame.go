@@ -93,6 +93,14 @@ func split(nonce string, stdout []byte) *frame {
 		} else {
 			raw, rest = rest, nil
 		}
+		n := len(raw)
+		if n > maxLineLen+2 {
+			// Only maxLineLen bytes of a line are ever kept; cleaning a
+			// longer one whole would cost several times its size. The
+			// two extra bytes keep the cut line longer than the cap even
+			// after a CR is stripped, so add still marks it truncated.
+			raw = raw[:maxLineLen+2]
+		}
 		line := cleanLine(raw)
 		marker, isMarker := strings.CutPrefix(line, prefix)
 		if f == nil {
@@ -116,7 +124,7 @@ func split(nonce string, stdout []byte) *frame {
 		}
 		if !isMarker {
 			if cur != nil {
-				cur.add(line, len(raw))
+				cur.add(line, n)
 			}
 			continue
 		}

@@ -59,8 +59,10 @@ func parseEnvelope(nonce string, stdout []byte) (*envelope, error) {
 	env := &envelope{Lines: map[string]*probeLine{}}
 	order := bundleOrder()
 	inside, seen := false, false
-	for _, raw := range bytes.Split(stdout, []byte("\n")) {
-		line := strings.TrimRight(string(raw), "\r \t")
+	// bytes.Lines, not bytes.Split: a host that prints millions of empty
+	// lines must not make the parser allocate a slice header per line.
+	for raw := range bytes.Lines(stdout) {
+		line := strings.TrimRight(string(raw), "\n\r \t")
 		trimmed := strings.TrimLeft(line, " \t\ufeff")
 		switch {
 		case !inside && !seen && (trimmed == begin || strings.HasPrefix(trimmed, begin+" ")):
