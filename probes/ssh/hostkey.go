@@ -25,25 +25,29 @@ type hostKeyVerifier struct {
 
 	accepted xssh.PublicKey // set once a key is accepted
 	known    []knownhosts.KnownKey
+	// db is the file as read when the Dial began (nil: no file); it
+	// serves the key check too, so the file is read once per Dial. A host
+	// learned meanwhile by a concurrent Dial is seen by learn, which reads
+	// the file again under its lock.
+	db xssh.HostKeyCallback
 }
 
-// newHostKeyVerifier loads the keys recorded for addr. A missing file is an
-// empty one.
+// newHostKeyVerifier loads the keys recorded for addr (see loadFor). A
+// missing file is an empty one.
 func newHostKeyVerifier(file string, tofu bool, addr string) (*hostKeyVerifier, error) {
 	v := &hostKeyVerifier{file: file, tofu: tofu, addr: addr}
-	known, err := knownKeys(file, addr)
+	db, known, err := loadFor(file, addr)
 	if err != nil {
 		return nil, err
 	}
-	v.known = known
+	v.db, v.known = db, known
 	return v, nil
 }
 
-// knownKeys returns the keys file records for addr.
-func knownKeys(file, addr string) ([]knownhosts.KnownKey, error) {
-	cb, err := loadKnownHosts(file)
-	if err != nil || cb == nil {
-		return nil, err
+// knownKeys returns the keys db records for addr.
+func knownKeys(db xssh.HostKeyCallback, addr string) ([]knownhosts.KnownKey, error) {
+	if db == nil {
+		return nil, nil
 	}
 	// knownhosts has no lookup; checking a key that cannot be in the file
 	// yields a KeyError listing the recorded keys.
@@ -51,7 +55,7 @@ func knownKeys(file, addr string) ([]knownhosts.KnownKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("known_hosts lookup: %w", err)
 	}
-	err = cb(addr, literalAddr(addr), probe)
+	err = db(addr, literalAddr(addr), probe)
 	var ke *knownhosts.KeyError
 	if errors.As(err, &ke) {
 		return ke.Want, nil
@@ -114,11 +118,8 @@ func (v *hostKeyVerifier) fingerprints() []string {
 
 // check is the ssh.HostKeyCallback.
 func (v *hostKeyVerifier) check(hostname string, remote net.Addr, key xssh.PublicKey) error {
-	cb, err := loadKnownHosts(v.file)
-	if err != nil {
-		return err
-	}
-	if cb != nil {
+	var err error
+	if cb := v.db; cb != nil {
 		err = cb(hostname, literalAddr(hostname), key)
 		if err == nil {
 			v.accepted = key

@@ -363,7 +363,7 @@ func (c *Client) run(ctx context.Context, cmd probes.Command) (*probes.Output, e
 	waitErr := sess.Wait()
 	close(r.waitDone)
 
-	out := &probes.Output{Stdout: outBuf.buf.Bytes(), Stderr: errBuf.buf.Bytes(), Truncated: outBuf.full}
+	out := &probes.Output{Stdout: outBuf.buf, Stderr: errBuf.buf, Truncated: outBuf.full}
 	if r.timedOut() {
 		return nil, fmt.Errorf("%w: %w", probes.ErrTimeout, context.Cause(ctx))
 	}
@@ -466,28 +466,40 @@ func (r *runState) failure(ctx context.Context, op string, err error) error {
 }
 
 // cappedBuffer keeps the first limit bytes written to it and discards the
-// rest, calling onFull once when the limit is passed.
+// rest, calling onFull once when the limit is passed. Its capacity grows by
+// doubling but never past limit, so a host that floods its output costs at
+// most limit bytes here (plus, while growing, the half-size copy replaced).
 type cappedBuffer struct {
-	buf    bytes.Buffer
+	buf    []byte
 	limit  int64
 	full   bool
 	onFull func()
 }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
-	room := b.limit - int64(b.buf.Len())
-	if int64(len(p)) <= room {
-		b.buf.Write(p)
-		return len(p), nil
+	room := b.limit - int64(len(b.buf))
+	keep := int(min(int64(len(p)), max(room, 0)))
+	if keep > 0 {
+		b.grow(keep)
+		b.buf = append(b.buf, p[:keep]...)
 	}
-	if room > 0 {
-		b.buf.Write(p[:room])
-	}
-	if !b.full {
+	if keep < len(p) && !b.full {
 		b.full = true
 		if b.onFull != nil {
 			b.onFull()
 		}
 	}
 	return len(p), nil
+}
+
+// grow makes room for n more bytes within limit.
+func (b *cappedBuffer) grow(n int) {
+	need := len(b.buf) + n
+	if need <= cap(b.buf) {
+		return
+	}
+	c := int(min(int64(max(2*cap(b.buf), need, 32<<10)), max(b.limit, int64(need))))
+	nb := make([]byte, len(b.buf), c)
+	copy(nb, b.buf)
+	b.buf = nb
 }
