@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/otsweep/otsweep/internal/yamlx"
 )
 
 //go:embed data/iec62443-3-3.yaml
@@ -98,7 +100,7 @@ func DefaultCatalog() *Catalog {
 func ParseCatalog(name string, data []byte) (*Catalog, error) {
 	var f catalogFile
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
-	if err := safeDecode(dec, &f); err != nil {
+	if err := yamlx.Decode(dec, &f); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
 	}
 	c := &Catalog{Standard: f.Standard, byID: map[string]int{}}

@@ -11,55 +11,18 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+
+	"github.com/otsweep/otsweep/internal/yamlx"
 )
 
 // decodeStrict decodes data into v, rejecting unknown fields and duplicate
 // keys. The error names the file and line.
 func decodeStrict(name string, data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
-	if err := safeDecode(dec, v); err != nil {
+	if err := yamlx.Decode(dec, v); err != nil {
 		return fmt.Errorf("%s: %s", name, strings.TrimSpace(yaml.FormatError(err, false, false)))
 	}
 	return nil
-}
-
-// safeDecode runs dec.Decode(v). goccy/go-yaml (v1.19.2) panics on some
-// malformed input, such as a tag where a sequence is expected
-// ("requirements: !x"); a file written by a user must never crash otsweep,
-// so such a panic becomes an error.
-func safeDecode(dec *yaml.Decoder, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed YAML: the parser failed (%v)", r)
-		}
-	}()
-	return dec.Decode(v)
-}
-
-// lineOf returns the line of the node at a YAML path ("$[3].id") in data, or 0.
-func lineOf(data []byte, path string) int {
-	p, err := yaml.PathString(path)
-	if err != nil {
-		return 0
-	}
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return 0
-	}
-	n, err := p.FilterFile(f)
-	if err != nil || n == nil {
-		return 0
-	}
-	return tokenLine(n)
-}
-
-func tokenLine(n ast.Node) int {
-	if t := n.GetToken(); t != nil && t.Position != nil {
-		return t.Position.Line
-	}
-	return 0
 }
 
 // posError is a definition error at file:line.
@@ -77,7 +40,7 @@ func (e *posError) Error() string {
 }
 
 func errAt(file string, data []byte, path, format string, args ...any) error {
-	return &posError{File: file, Line: lineOf(data, path), Msg: fmt.Sprintf(format, args...)}
+	return &posError{File: file, Line: yamlx.LineOf(data, path), Msg: fmt.Sprintf(format, args...)}
 }
 
 // source is one definition file.

@@ -17,6 +17,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/otsweep/otsweep/internal/yamlx"
 	"github.com/otsweep/otsweep/inventories"
 	"github.com/otsweep/otsweep/notify"
 )
@@ -173,7 +174,7 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	var f configFile
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
-	if err := safeDecode(dec, &f); err != nil {
+	if err := yamlx.Decode(dec, &f); err != nil {
 		return nil, &ConfigError{File: path, Msg: strings.TrimSpace(yaml.FormatError(err, false, false))}
 	}
 	v := &validator{file: path, data: data, dir: filepath.Dir(path)}
@@ -196,19 +197,6 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// safeDecode runs dec.Decode(v). goccy/go-yaml (v1.19.2) panics on some
-// malformed input, such as a tag where a sequence is expected
-// ("requirements: !x"); a file written by a user must never crash otsweep,
-// so such a panic becomes an error.
-func safeDecode(dec *yaml.Decoder, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed YAML: the parser failed (%v)", r)
-		}
-	}()
-	return dec.Decode(v)
 }
 
 type validator struct {

@@ -27,8 +27,8 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/parser"
 
+	"github.com/otsweep/otsweep/internal/yamlx"
 	"github.com/otsweep/otsweep/probes"
 )
 
@@ -152,14 +152,14 @@ func loadSources(srcs []source, nBuiltin int, v Validator) (*Set, error) {
 	for i, src := range srcs {
 		var defs []Definition
 		dec := yaml.NewDecoder(bytes.NewReader(src.data), yaml.Strict(), yaml.DisallowUnknownField())
-		if err := safeDecode(dec, &defs); err != nil {
+		if err := yamlx.Decode(dec, &defs); err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %s", src.name, strings.TrimSpace(yaml.FormatError(err, false, false))))
 			continue
 		}
 		for j, d := range defs {
 			// The line is found only for an error: finding it parses the
 			// whole file again.
-			line := func() int { return lineOf(src.data, fmt.Sprintf("$[%d]", j)) }
+			line := func() int { return yamlx.LineOf(src.data, fmt.Sprintf("$[%d]", j)) }
 			c, err := compile(d, v)
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("%s:%d: %v", src.name, line(), err))
@@ -183,35 +183,6 @@ func loadSources(srcs []source, nBuiltin int, v Validator) (*Set, error) {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return s, nil
-}
-
-// safeDecode runs dec.Decode(v). goccy/go-yaml (v1.19.2) panics on some
-// malformed input, such as a tag where a sequence is expected
-// ("requirements: !x"); a file written by a user must never crash otsweep,
-// so such a panic becomes an error.
-func safeDecode(dec *yaml.Decoder, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed YAML: the parser failed (%v)", r)
-		}
-	}()
-	return dec.Decode(v)
-}
-
-func lineOf(data []byte, path string) int {
-	p, err := yaml.PathString(path)
-	if err != nil {
-		return 0
-	}
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return 0
-	}
-	n, err := p.FilterFile(f)
-	if err != nil || n == nil || n.GetToken() == nil || n.GetToken().Position == nil {
-		return 0
-	}
-	return n.GetToken().Position.Line
 }
 
 var idRe = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9_]+)+$`)
