@@ -39,7 +39,7 @@ The delivery is recorded in the config's database.`,
 		Short: "List alert emails and whether they were sent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openDB(cmd.Context(), db)
+			st, err := openExistingStore(cmd.Context(), db)
 			if err != nil {
 				return err
 			}

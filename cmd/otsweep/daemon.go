@@ -94,7 +94,7 @@ func (a *app) missedCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := openDB(cmd.Context(), db)
+			st, err := openExistingStore(cmd.Context(), db)
 			if err != nil {
 				return err
 			}

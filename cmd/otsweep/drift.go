@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -52,7 +51,7 @@ func (a *app) runDrift(ctx context.Context, f *driftFlags) error {
 	if f.limit < 0 {
 		return usageErr("--limit must not be negative")
 	}
-	st, err := openDB(ctx, f.db)
+	st, err := openExistingStore(ctx, f.db)
 	if err != nil {
 		return err
 	}
@@ -119,17 +118,4 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, usageErr("--since %q: want a duration (7d, 36h, 90m), a date (2025-06-01) or an RFC 3339 time", s)
-}
-
-// openDB opens an existing database; it refuses to create one, since a
-// listing of a database that does not exist is a mistake in the path.
-func openDB(ctx context.Context, path string) (*store.Store, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, usageErr("database %s: %v", path, err)
-	}
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("database %s: %w", path, err)}
-	}
-	return st, nil
 }
