@@ -100,17 +100,25 @@ func scanChild(ctx context.Context, in io.Reader, out io.Writer) error {
 	return json.NewEncoder(out).Encode(res)
 }
 
-// profileEnv names a directory that receives a CPU profile and a heap
-// profile of every scanner process (KIND-MODE-N.cpu.pprof, .heap.pprof), for
-// `go tool pprof`.
+// profileEnv names a directory that receives a CPU profile and an
+// allocation profile of every scanner process (KIND-MODE-N.cpu.pprof,
+// .heap.pprof) and of the dashboard view builds (storage-view.*), for `go
+// tool pprof`.
 const profileEnv = "OTSWEEP_BENCH_PROFILE_DIR"
 
 func startProfile(spec ScanSpec) (stop func() error, err error) {
+	return profileCPU(fmt.Sprintf("%s-%s-%d", spec.Kind, spec.Mode, len(spec.Hosts)))
+}
+
+// profileCPU starts a CPU profile named name in the directory profileEnv
+// names (nothing when it is unset); stop ends it and writes the allocation
+// profile next to it.
+func profileCPU(name string) (stop func() error, err error) {
 	dir := os.Getenv(profileEnv)
 	if dir == "" {
 		return func() error { return nil }, nil
 	}
-	base := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", spec.Kind, spec.Mode, len(spec.Hosts)))
+	base := filepath.Join(dir, name)
 	f, err := os.Create(base + ".cpu.pprof")
 	if err != nil {
 		return nil, err

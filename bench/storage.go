@@ -170,10 +170,15 @@ func RunStorage(ctx context.Context, dir string, spec StorageSpec, templates []s
 	if total > 0 {
 		res.ChangedChecks = float64(changed) / float64(total)
 	}
+	stopProfile, err := profileCPU("storage-view")
+	if err != nil {
+		return nil, err
+	}
 	for range 3 {
 		t0 := time.Now()
 		rep, err := report.Build(ctx, st, defs, report.Options{SweepID: lastSweep, Now: clk.Now().Add(6 * time.Hour), HistoryDays: 30})
 		if err != nil {
+			_ = stopProfile()
 			return nil, err
 		}
 		if len(rep.Assets) != spec.Hosts {
@@ -182,6 +187,9 @@ func RunStorage(ctx context.Context, dir string, spec StorageSpec, templates []s
 		if d := time.Since(t0); res.View30 == 0 || d < res.View30 {
 			res.View30 = d
 		}
+	}
+	if err := stopProfile(); err != nil {
+		return nil, err
 	}
 	err = st.Close()
 	st = nil
