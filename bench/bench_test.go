@@ -71,6 +71,10 @@ func TestBench(t *testing.T) {
 	if rep.Sweeps, err = r.Sweeps(ctx); err != nil {
 		t.Fatal(err)
 	}
+	failed := Failed(rep.Sweeps)
+	for _, f := range failed {
+		rep.Notes = append(rep.Notes, "hosts failed in every run of a sweep: "+f)
+	}
 
 	if plan.Storage.Days > 0 {
 		days := 0
@@ -99,6 +103,9 @@ func TestBench(t *testing.T) {
 
 	if err := rep.WriteText(os.Stdout); err != nil {
 		t.Fatal(err)
+	}
+	if len(failed) > 0 && plan.Name == "smoke" {
+		t.Errorf("hosts failed: %v", failed)
 	}
 	if path := os.Getenv("OTSWEEP_BENCH_JSON"); path != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")

@@ -128,6 +128,9 @@ func (r *Report) Rows() []Row {
 			wallT = within(wallRatio <= 1.3, "≤ 1.3× bare")
 		}
 		add(name, "wall time", dur(o.Wall), dur(b.Wall), times(wallRatio), wallT)
+		if o.OK != o.Hosts || b.OK != b.Hosts {
+			add("", "hosts scanned ok (see notes)", fmt.Sprintf("%d/%d", o.OK, o.Hosts), fmt.Sprintf("%d/%d", b.OK, b.Hosts), "", nil)
+		}
 		cpuRatio := ratio(o.CPU, b.CPU)
 		add("", "scanner CPU per host", dur(o.CPU/n), dur(b.CPU/n), times(cpuRatio), within(cpuRatio <= 1.5, "≤ 1.5× bare"))
 		if s.Transport != nil {
