@@ -71,7 +71,7 @@ fuzz:
 # endpoints through the real runner against bare protocol loops, a year of daily
 # sweeps in the store, and Ansible's raw module on real sshd hosts; prints one
 # table (progress goes to stderr). As root it installs Debian's ansible when
-# missing; otherwise the Ansible peer is skipped. Takes about an hour.
+# missing; otherwise the Ansible peer is skipped. Takes 25-45 minutes.
 # bench-smoke is the CI check that every benchmark still works (< 60 s).
 .PHONY: bench-smoke
 bench:

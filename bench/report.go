@@ -208,8 +208,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	m := r.Machine
 	fmt.Fprintf(w, "otsweep benchmarks (%s), %s\n", r.Plan.Name, r.Date.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "machine: %d CPUs, %s, %s RAM, Linux %s, %s, RLIMIT_NOFILE %d\n", m.CPUs, m.CPUModel, gib(m.MemBytes), m.Kernel, m.GoVersion, m.FileLimit)
-	fmt.Fprintf(w, "sweeps: %d hosts in flight for otsweep and the bare loops alike, fastest of %d runs; servers in their own process\n",
-		r.Plan.Concurrency, max(r.Plan.Repeat, 1))
+	runs := "one run each"
+	if n := max(r.Plan.Repeat, 1); n > 1 {
+		runs = fmt.Sprintf("fastest of %d runs", n)
+	}
+	fmt.Fprintf(w, "sweeps: %d hosts in flight for otsweep and the bare loops alike, %s; servers in their own process\n",
+		r.Plan.Concurrency, runs)
 	if r.Command != "" {
 		fmt.Fprintf(w, "command: %s\n", r.Command)
 	}
