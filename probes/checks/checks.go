@@ -387,7 +387,32 @@ const (
 // The applicability condition is evaluated first: when it is false the check
 // is not applicable, whatever the rule's facts. Then every fact the rule reads
 // must have been collected, or the result is an error.
+//
+// Evaluate builds the expression environment from the facts on every call;
+// to evaluate many checks over one host, build it once with NewEnv and use
+// EvaluateIn.
 func (c *Check) Evaluate(facts probes.Facts, params map[string]any, now time.Time) Result {
+	return c.EvaluateIn(NewEnv(facts, params, now))
+}
+
+// Env is one host's facts, its blueprint's parameters and the evaluation
+// time, prepared once for evaluating every check of the host. Evaluation only
+// reads it: an Env is safe for concurrent use, and the facts and parameters
+// it was built from must not change while it is in use.
+type Env struct {
+	facts  probes.Facts
+	params map[string]any
+	vars   map[string]any
+}
+
+// NewEnv prepares facts, params and now (scan_time) for EvaluateIn.
+func NewEnv(facts probes.Facts, params map[string]any, now time.Time) *Env {
+	return &Env{facts: facts, params: params, vars: buildEnv(facts, params, now)}
+}
+
+// EvaluateIn is Evaluate over an environment built once per host.
+func (c *Check) EvaluateIn(e *Env) Result {
+	facts, params, env := e.facts, e.params, e.vars
 	r := Result{ID: c.ID, Title: c.Title, Expected: expand(c.Expected, params)}
 	for _, k := range c.IfCollected {
 		if _, _, ok := lookup(facts, k); !ok {
@@ -398,7 +423,6 @@ func (c *Check) Evaluate(facts probes.Facts, params map[string]any, now time.Tim
 			return r
 		}
 	}
-	env := buildEnv(facts, params, now)
 	ev := gather(facts, c.whenFacts)
 	if c.when != nil {
 		if len(ev.missing) > 0 {
