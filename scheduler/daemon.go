@@ -538,7 +538,7 @@ func (d *Daemon) runSweep(s *daemonState, run *sweepRun) {
 	}
 	r := &Runner{
 		Defs: s.defs, Store: d.st, Concurrency: p.Concurrency, ZoneLimit: p.ZoneLimit, DefaultTimeout: p.Timeout,
-		Countermeasures: Countermeasures(s.inv), Now: d.clock.Now, Logger: log,
+		Countermeasures: Countermeasures(s.inv), Now: d.clock.Now, Logger: log, Summarize: true,
 		OnResult: func(ar AssetResult) {
 			d.m.scans.WithLabelValues(string(ar.Status)).Inc()
 			d.m.scanDur.WithLabelValues(ar.Asset.Transport).Observe(ar.Finished.Sub(ar.Started).Seconds())
@@ -547,7 +547,7 @@ func (d *Daemon) runSweep(s *daemonState, run *sweepRun) {
 			if run.ctx.Err() != nil && ar.Status != probes.StatusOK {
 				return s.drift.Skip(ctx, ar.ScanID) // cut short by the shutdown: says nothing about the host
 			}
-			_, _, err := s.drift.Record(ctx, ar.ScanID)
+			_, _, err := s.drift.RecordAfterSave(ctx, ar)
 			return err
 		},
 		BeforeStart: func(ctx context.Context, _ Job) error {

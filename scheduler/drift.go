@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/otsweep/otsweep/mapping"
 	"github.com/otsweep/otsweep/probes"
@@ -58,6 +59,23 @@ func (d *Drift) Record(ctx context.Context, scanID int64) ([]store.DriftEvent, b
 	if err != nil {
 		return nil, false, fmt.Errorf("drift of scan %d: %w", scanID, err)
 	}
+	return d.record(ctx, cur)
+}
+
+// RecordSaved is Record for a scan this process has just saved: saved is
+// the scan as passed to store.SaveScan, which set its ID. It compares saved
+// as the store reads it back (results in ID order, text as stored) without
+// reading it back; the previous scans are read from the store as in Record.
+// saved is not modified.
+func (d *Drift) RecordSaved(ctx context.Context, saved *store.Scan) ([]store.DriftEvent, bool, error) {
+	if saved == nil || saved.ID <= 0 {
+		return nil, false, errors.New("drift: scan not saved")
+	}
+	return d.record(ctx, asStored(saved))
+}
+
+func (d *Drift) record(ctx context.Context, cur *store.Scan) ([]store.DriftEvent, bool, error) {
+	scanID := cur.ID
 	prevAny, err := d.previous(ctx, cur, false)
 	if err != nil {
 		return nil, false, err
@@ -105,8 +123,58 @@ func (d *Drift) Skip(ctx context.Context, scanID int64) error {
 // AfterSave is a Runner.AfterSave hook: it records the drift of the scan
 // just saved.
 func (d *Drift) AfterSave(ctx context.Context, ar AssetResult) error {
-	_, _, err := d.Record(ctx, ar.ScanID)
+	_, _, err := d.RecordAfterSave(ctx, ar)
 	return err
+}
+
+// RecordAfterSave records the drift of the scan a Runner has just saved for
+// ar: from the scan in memory when the runner handed it over, else read back
+// by ar.ScanID.
+func (d *Drift) RecordAfterSave(ctx context.Context, ar AssetResult) ([]store.DriftEvent, bool, error) {
+	if ar.saved != nil && ar.saved.ID == ar.ScanID {
+		return d.RecordSaved(ctx, ar.saved)
+	}
+	return d.Record(ctx, ar.ScanID)
+}
+
+// asStored returns a copy of sc as the store reads it back, as far as drift
+// compares it: checks and requirements sorted by ID, and their text with
+// each invalid UTF-8 byte replaced by U+FFFD, as the store's JSON encoding
+// does. Tracked facts are canonical JSON already.
+func asStored(sc *store.Scan) *store.Scan {
+	out := *sc
+	out.Checks = slices.Clone(sc.Checks)
+	for i := range out.Checks {
+		c := &out.Checks[i]
+		c.Title, c.Expected, c.Actual, c.Message = validText(c.Title), validText(c.Expected), validText(c.Actual), validText(c.Message)
+	}
+	slices.SortFunc(out.Checks, func(a, b checks.Result) int { return strings.Compare(a.ID, b.ID) })
+	out.Requirements = slices.Clone(sc.Requirements)
+	for i := range out.Requirements {
+		r := &out.Requirements[i]
+		r.Reason, r.Countermeasure, r.Note = validText(r.Reason), validText(r.Countermeasure), validText(r.Note)
+	}
+	slices.SortFunc(out.Requirements, func(a, b mapping.RequirementResult) int { return strings.Compare(a.ID, b.ID) })
+	return &out
+}
+
+// validText replaces each byte of s that is not valid UTF-8 with U+FFFD, as
+// encoding/json does when it encodes a string.
+func validText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // catchUpBatch bounds how many scans CatchUp reads per query.

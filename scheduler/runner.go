@@ -33,18 +33,23 @@ type Job struct {
 
 // AssetResult is one asset's scan as the runner saw it.
 type AssetResult struct {
-	Asset      store.Asset
-	ScanID     int64
-	Status     probes.ScanStatus
-	Error      string
-	Started    time.Time
-	Finished   time.Time
-	Elevated   bool
-	Complete   bool
-	Cost       probes.Cost
-	Checks     []checks.Result
-	Assessment mapping.Assessment
-	Tracked    map[string]string // tracked facts (drift): name -> canonical JSON
+	Asset    store.Asset
+	ScanID   int64
+	Status   probes.ScanStatus
+	Error    string
+	Started  time.Time
+	Finished time.Time
+	Elevated bool
+	Complete bool
+	Cost     probes.Cost
+	Checks   []checks.Result
+	// CheckCounts counts Checks by status; it stays whole when Runner.Summarize
+	// trims Checks.
+	CheckCounts map[checks.Status]int
+	Assessment  mapping.Assessment
+	Tracked     map[string]string // tracked facts (drift): name -> canonical JSON
+
+	saved *store.Scan // what SaveScan stored, during AfterSave only
 }
 
 // SweepResult is the outcome of one run over many assets.
@@ -90,6 +95,28 @@ type Runner struct {
 	// sweep is recorded as partial. The daemon uses it for rate limits,
 	// blackout windows that begin mid-sweep, and graceful shutdown.
 	BeforeStart func(ctx context.Context, job Job) error
+	// Summarize, when set, trims each stored scan's result once AfterSave
+	// and OnResult have seen it whole: Checks keeps only the failing and
+	// erroring results, without evidence; the assessment keeps its vectors,
+	// variance, coverage and expired countermeasures but not its requirement
+	// results; tracked facts are dropped. The store holds all of it. A
+	// result whose save failed is kept whole. A sweep of thousands of hosts
+	// then holds a few hundred bytes per host until it ends instead of ~60 KB.
+	Summarize bool
+}
+
+// summarize trims ar as Runner.Summarize describes.
+func (ar *AssetResult) summarize() {
+	var keep []checks.Result
+	for _, c := range ar.Checks {
+		if c.Status == checks.Fail || c.Status == checks.Error {
+			c.Evidence, c.Actual, c.Expected = nil, "", ""
+			keep = append(keep, c)
+		}
+	}
+	ar.Checks = keep
+	ar.Assessment.Requirements = nil
+	ar.Tracked = nil
 }
 
 // start scans job unless BeforeStart holds it back (nil result).
@@ -198,7 +225,8 @@ func (r *Runner) Run(ctx context.Context, name, trigger string, jobs []Job) (*Sw
 					continue
 				}
 				if r.Store != nil {
-					id, err := r.Store.SaveScan(context.WithoutCancel(ctx), toStoreScan(res.ID, ar))
+					sc := toStoreScan(res.ID, ar)
+					id, err := r.Store.SaveScan(context.WithoutCancel(ctx), sc)
 					mu.Lock()
 					if err != nil && storeErr == nil {
 						storeErr = fmt.Errorf("save scan of %s: %w", job.Asset.Name, err)
@@ -206,7 +234,11 @@ func (r *Runner) Run(ctx context.Context, name, trigger string, jobs []Job) (*Sw
 					ar.ScanID = id
 					mu.Unlock()
 					if err == nil && r.AfterSave != nil {
-						if err := r.AfterSave(context.WithoutCancel(ctx), *ar); err != nil {
+						saved := *ar
+						if sc.ID == id {
+							saved.saved = sc
+						}
+						if err := r.AfterSave(context.WithoutCancel(ctx), saved); err != nil {
 							r.logger().Error("after-save hook failed", "host", job.Asset.Name, "err", err)
 						}
 					}
@@ -215,6 +247,9 @@ func (r *Runner) Run(ctx context.Context, name, trigger string, jobs []Job) (*Sw
 					mu.Lock()
 					r.OnResult(*ar)
 					mu.Unlock()
+				}
+				if r.Summarize && ar.ScanID != 0 {
+					ar.summarize()
 				}
 			}
 		}()
@@ -291,15 +326,23 @@ func (r *Runner) scan(ctx context.Context, job Job) AssetResult {
 	}
 	now := r.now()
 	outcomes := map[string]mapping.Outcome{}
+	var env *checks.Env
+	if obs != nil {
+		env = checks.NewEnv(facts, job.Blueprint.Params, now)
+	}
 	for _, c := range r.Defs.Checks.ForPlatform(platform) {
 		var cr checks.Result
 		if obs == nil {
 			cr = checks.Result{ID: c.ID, Title: c.Title, Status: checks.Error, Expected: c.Expected,
 				Message: fmt.Sprintf("host not scanned (%s): %s", ar.Status, ar.Error)}
 		} else {
-			cr = c.Evaluate(facts, job.Blueprint.Params, now)
+			cr = c.EvaluateIn(env)
 		}
 		ar.Checks = append(ar.Checks, cr)
+		if ar.CheckCounts == nil {
+			ar.CheckCounts = map[checks.Status]int{}
+		}
+		ar.CheckCounts[cr.Status]++
 		outcomes[c.ID] = mapping.Outcome{Status: mapping.CheckStatus(cr.Status), Reason: cr.Message}
 	}
 	ar.Assessment = mapping.Assess(mapping.Input{
