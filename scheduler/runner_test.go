@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -200,5 +201,67 @@ func TestRunnerCancelledSweepIsPartial(t *testing.T) {
 	}
 	if !errors.Is(ctx.Err(), context.Canceled) {
 		t.Fatal("context not cancelled")
+	}
+}
+
+// TestRunnerSummarize: with Summarize, the hooks see each result whole, the
+// sweep result keeps only counts and findings, and the store keeps it all.
+func TestRunnerSummarize(t *testing.T) {
+	r, st := testRunner(t)
+	r.Summarize = true
+	whole := map[string]AssetResult{}
+	r.OnResult = func(ar AssetResult) { whole[ar.Asset.Name] = ar }
+	jobs := []Job{
+		job(t, r, "good", &fakeProber{obs: linuxObs(90)}),
+		job(t, r, "weak", &fakeProber{obs: linuxObs(99999)}),
+		job(t, r, "down", &fakeProber{err: fmt.Errorf("dial 192.0.2.9:22: %w", probes.ErrUnreachable)}),
+	}
+	res, err := r.Run(t.Context(), "test", "manual", jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"good", "weak", "down"} {
+		full, ar := whole[name], resultOf(res, name)
+		if len(full.Checks) == 0 || full.CheckCounts == nil {
+			t.Fatalf("%s: OnResult saw %d checks, counts %v", name, len(full.Checks), full.CheckCounts)
+		}
+		if name != "down" && (len(full.Assessment.Requirements) == 0 || len(full.Tracked) == 0) {
+			t.Fatalf("%s: OnResult saw %d requirements, %d tracked facts", name, len(full.Assessment.Requirements), len(full.Tracked))
+		}
+		if !reflect.DeepEqual(ar.CheckCounts, full.CheckCounts) {
+			t.Errorf("%s: counts %v after summary, %v whole", name, ar.CheckCounts, full.CheckCounts)
+		}
+		var findings []string
+		for _, c := range full.Checks {
+			if c.Status == checks.Fail || c.Status == checks.Error {
+				findings = append(findings, c.ID+" "+string(c.Status)+" "+c.Message)
+			}
+		}
+		var kept []string
+		for _, c := range ar.Checks {
+			if c.Evidence != nil {
+				t.Errorf("%s: %s keeps its evidence", name, c.ID)
+			}
+			kept = append(kept, c.ID+" "+string(c.Status)+" "+c.Message)
+		}
+		if len(findings) == 0 || !reflect.DeepEqual(kept, findings) {
+			t.Errorf("%s: summary keeps %q, findings were %q", name, kept, findings)
+		}
+		if ar.Assessment.Requirements != nil || ar.Tracked != nil {
+			t.Errorf("%s: summary keeps requirements or tracked facts", name)
+		}
+		if ar.Assessment.Achieved != full.Assessment.Achieved || ar.Assessment.Target != full.Assessment.Target {
+			t.Errorf("%s: vectors changed by the summary", name)
+		}
+		stored, err := st.Scan(t.Context(), ar.ScanID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "down" && len(stored.Checks) != len(full.Checks) {
+			t.Errorf("%s: store has %d checks, the scan had %d", name, len(stored.Checks), len(full.Checks))
+		}
+	}
+	if s := checkStatus(resultOf(res, "weak"), "linux.pw.max_age"); s != checks.Fail {
+		t.Errorf("weak: linux.pw.max_age = %q in the summary", s)
 	}
 }

@@ -66,6 +66,8 @@ type assetReport struct {
 	Checks       []checkReport               `json:"checks"`
 	Requirements []mapping.RequirementResult `json:"requirements"`
 	Expired      []mapping.Countermeasure    `json:"expired_countermeasures,omitempty"`
+
+	counts map[checks.Status]int // checks by status, whole when Checks is trimmed
 }
 
 func newScanReport(res *scheduler.SweepResult, defs *scheduler.Definitions, db string) *scanReport {
@@ -90,7 +92,10 @@ func newScanReport(res *scheduler.SweepResult, defs *scheduler.Definitions, db s
 				reqs = []string{}
 			}
 			r.Checks = append(r.Checks, checkReport{Result: c, Requirements: reqs})
-			rep.Summary.ChecksByStat[c.Status]++
+		}
+		r.counts = ar.CheckCounts
+		for st, n := range ar.CheckCounts {
+			rep.Summary.ChecksByStat[st] += n
 		}
 		rep.Summary.Assets++
 		rep.Summary.ByStatus[ar.Status]++
@@ -133,16 +138,16 @@ func (rep *scanReport) writeTable(w io.Writer) {
 	fmt.Fprintln(tw, "ASSET\tROLE\tSTATUS\tSL-A/SL-T  FR1  FR2  FR3  FR4  FR5  FR6  FR7\tCHECKS pass/fail/error/n-a")
 	for _, a := range rep.Assets {
 		var p, f, e, n int
-		for _, c := range a.Checks {
-			switch c.Status {
+		for st, k := range a.counts {
+			switch st {
 			case checks.Pass:
-				p++
+				p += k
 			case checks.Fail:
-				f++
+				f += k
 			case checks.NotApplicable:
-				n++
+				n += k
 			default:
-				e++
+				e += k
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t           %s\t%d/%d/%d/%d\n", termLine(a.Name), termLine(a.Role), a.Status, vectorCells(a.SLTarget, a.SLAchieved), p, f, e, n)

@@ -166,7 +166,9 @@ func (a *app) runScan(ctx context.Context, f *scanFlags) error {
 	}
 	drift := &scheduler.Drift{Store: st, Defs: defs, Logger: log}
 	r := &scheduler.Runner{Defs: defs, Store: st, Concurrency: f.concurrency, ZoneLimit: f.zoneLimit,
-		DefaultTimeout: f.timeout, Logger: log, AfterSave: drift.AfterSave}
+		DefaultTimeout: f.timeout, Logger: log, AfterSave: drift.AfterSave,
+		// The table shows counts and findings only; the store keeps the rest.
+		Summarize: f.format != "json"}
 	if inv != nil {
 		r.Countermeasures = scheduler.Countermeasures(inv)
 	}
