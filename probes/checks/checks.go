@@ -18,9 +18,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -145,37 +147,61 @@ func Load(userDir string, v Validator) (*Set, error) {
 }
 
 // loadSources compiles definition files; the first nBuiltin are built-in and
-// may not repeat an id, later ones override.
+// may not repeat an id, later ones override. Files are decoded and compiled
+// concurrently (the built-in ones are most of a process's start-up) and
+// merged in order, so errors and overrides are as if read one by one.
 func loadSources(srcs []source, nBuiltin int, v Validator) (*Set, error) {
+	type compiled struct {
+		checks []*Check
+		ids    []string
+		lines  []func() int
+		errs   []string
+	}
+	files := make([]compiled, len(srcs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, src := range srcs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			f := &files[i]
+			var defs []Definition
+			dec := yaml.NewDecoder(bytes.NewReader(src.data), yaml.Strict(), yaml.DisallowUnknownField())
+			if err := yamlx.Decode(dec, &defs); err != nil {
+				f.errs = append(f.errs, fmt.Sprintf("%s: %s", src.name, strings.TrimSpace(yaml.FormatError(err, false, false))))
+				return
+			}
+			for j, d := range defs {
+				// The line is found only for an error: finding it parses
+				// the whole file again.
+				line := func() int { return yamlx.LineOf(src.data, fmt.Sprintf("$[%d]", j)) }
+				c, err := compile(d, v)
+				if err != nil {
+					f.errs = append(f.errs, fmt.Sprintf("%s:%d: %v", src.name, line(), err))
+					continue
+				}
+				c.Source = src.name
+				f.checks, f.ids, f.lines = append(f.checks, c), append(f.ids, d.ID), append(f.lines, line)
+			}
+		})
+	}
+	wg.Wait()
 	s := &Set{byID: map[string]*Check{}}
 	var errs []string
-	for i, src := range srcs {
-		var defs []Definition
-		dec := yaml.NewDecoder(bytes.NewReader(src.data), yaml.Strict(), yaml.DisallowUnknownField())
-		if err := yamlx.Decode(dec, &defs); err != nil {
-			errs = append(errs, fmt.Sprintf("%s: %s", src.name, strings.TrimSpace(yaml.FormatError(err, false, false))))
-			continue
-		}
-		for j, d := range defs {
-			// The line is found only for an error: finding it parses the
-			// whole file again.
-			line := func() int { return yamlx.LineOf(src.data, fmt.Sprintf("$[%d]", j)) }
-			c, err := compile(d, v)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s:%d: %v", src.name, line(), err))
-				continue
-			}
-			c.Source = src.name
-			if prev, dup := s.byID[d.ID]; dup {
+	for i, f := range files {
+		errs = append(errs, f.errs...)
+		for k, c := range f.checks {
+			id := f.ids[k]
+			if prev, dup := s.byID[id]; dup {
 				if i < nBuiltin {
-					errs = append(errs, fmt.Sprintf("%s:%d: duplicate check id %s (also in %s)", src.name, line(), d.ID, prev.Source))
+					errs = append(errs, fmt.Sprintf("%s:%d: duplicate check id %s (also in %s)", srcs[i].name, f.lines[k](), id, prev.Source))
 					continue
 				}
 				s.checks[slices.Index(s.checks, prev)] = c
-				s.byID[d.ID] = c
+				s.byID[id] = c
 				continue
 			}
-			s.byID[d.ID] = c
+			s.byID[id] = c
 			s.checks = append(s.checks, c)
 		}
 	}
