@@ -30,6 +30,9 @@ type ProbeOptions struct {
 	Sudo       bool          // try sudo -n on Linux hosts
 	Deep       bool          // run the slow filesystem probes
 	Timeout    time.Duration // per-host deadline, also bounds the remote script
+	// HostKeys is shared by the SSH targets so that each known_hosts file
+	// is read once per sweep, not once per host; Jobs sets one when nil.
+	HostKeys *ssh.KnownHostsCache
 }
 
 // Target is one asset with what reaches it: an inventory credential, or, for
@@ -52,6 +55,9 @@ func (d *Definitions) Jobs(inv *inventories.Inventory, targets []Target, o Probe
 		jobs   []Job
 		failed []AssetResult
 	)
+	if o.HostKeys == nil {
+		o.HostKeys = ssh.NewKnownHostsCache()
+	}
 	for _, t := range targets {
 		bp, ok := d.Blueprints.Get(t.Asset.Role)
 		if !ok {
@@ -152,7 +158,7 @@ func NewProber(t Target, o ProbeOptions, log *slog.Logger) (probes.Prober, error
 		cfg := ssh.Config{
 			Address: t.Asset.Address, Port: t.Asset.Port, User: res.Username,
 			Password: res.Password, PrivateKey: res.PrivateKey, Passphrase: res.Passphrase,
-			KnownHostsFile: o.KnownHosts, TOFU: o.TOFU, Retries: 3,
+			KnownHostsFile: o.KnownHosts, TOFU: o.TOFU, HostKeys: o.HostKeys, Retries: 3,
 		}
 		sudo := o.Sudo
 		if t.Credential != nil && t.Credential.SSH != nil {

@@ -34,9 +34,9 @@ type hostKeyVerifier struct {
 
 // newHostKeyVerifier loads the keys recorded for addr (see loadFor). A
 // missing file is an empty one.
-func newHostKeyVerifier(file string, tofu bool, addr string) (*hostKeyVerifier, error) {
+func newHostKeyVerifier(file string, tofu bool, addr string, cache *KnownHostsCache) (*hostKeyVerifier, error) {
 	v := &hostKeyVerifier{file: file, tofu: tofu, addr: addr}
-	db, known, err := loadFor(file, addr)
+	db, known, err := loadFor(file, addr, cache)
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,11 @@ func lookupPlain(file, addr string) (cb xssh.HostKeyCallback, known []knownhosts
 			}
 		}
 	}
+	return db.answer()
+}
+
+// answer is lookupPlain's result once db holds the lines for its address.
+func (db *plainDB) answer() (xssh.HostKeyCallback, []knownhosts.KnownKey, bool) {
 	if len(db.lines) == 0 {
 		return nil, nil, false
 	}
@@ -223,10 +228,15 @@ func (db *plainDB) check(hostname string, _ net.Addr, key xssh.PublicKey) error 
 }
 
 // loadFor returns the callback and the recorded keys for addr from file: by
-// the fast path when it applies, else by knownhosts. A missing file yields a
+// the fast path when it applies (through cache when not nil), else by
+// knownhosts. A missing file yields a
 // nil callback.
-func loadFor(file, addr string) (xssh.HostKeyCallback, []knownhosts.KnownKey, error) {
-	if cb, known, ok := lookupPlain(file, addr); ok {
+func loadFor(file, addr string, cache *KnownHostsCache) (xssh.HostKeyCallback, []knownhosts.KnownKey, error) {
+	lookup := lookupPlain
+	if cache != nil {
+		lookup = cache.lookup
+	}
+	if cb, known, ok := lookup(file, addr); ok {
 		return cb, known, nil
 	}
 	cb, err := loadKnownHosts(file)

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -95,10 +97,24 @@ func TestLookupPlainMatchesKnownhosts(t *testing.T) {
 				t.Fatal(err)
 			}
 			lib, libErr := knownhosts.New(file)
+			cache := NewKnownHostsCache()
 			for _, addr := range tc.addrs {
 				cb, known, ok := lookupPlain(file, addr)
 				if ok != tc.fast[addr] {
 					t.Fatalf("%s: fast path answered = %v, want %v", addr, ok, tc.fast[addr])
+				}
+				// The cache answers exactly as the fast path, twice (read,
+				// then from its index).
+				for range 2 {
+					ccb, cknown, cok := cache.lookup(file, addr)
+					if cok != ok || describe(cknown) != describe(known) {
+						t.Fatalf("%s: cache answered %v %s, fast path %v %s", addr, cok, describe(cknown), ok, describe(known))
+					}
+					for i, k := range keys {
+						if ok && verdict(ccb(addr, literalAddr(addr), k)) != verdict(cb(addr, literalAddr(addr), k)) {
+							t.Errorf("%s key %d: cache and fast path disagree", addr, i)
+						}
+					}
 				}
 				if !ok {
 					continue
@@ -147,7 +163,7 @@ func verdict(err error) string {
 
 // TestLoadForMissingFile: no file is no keys, no error.
 func TestLoadForMissingFile(t *testing.T) {
-	cb, known, err := loadFor(filepath.Join(t.TempDir(), "absent"), "10.0.0.5:22")
+	cb, known, err := loadFor(filepath.Join(t.TempDir(), "absent"), "10.0.0.5:22", NewKnownHostsCache())
 	if cb != nil || known != nil || err != nil {
 		t.Errorf("loadFor on a missing file = %v, %v, %v", cb != nil, known, err)
 	}
@@ -174,5 +190,111 @@ func TestPlainLookupCost(t *testing.T) {
 	// parsing every line would be tens of thousands.
 	if allocs > 50 {
 		t.Errorf("%v allocations per lookup in a 5,000-line file", allocs)
+	}
+}
+
+// TestKnownHostsCacheSeesChanges: the cache reads the file again when it
+// changes: a host appended (as trust on first use does), a key replaced by
+// one of the same length (same size), the file replaced by a new one
+// (rename), and the file removed.
+func TestKnownHostsCacheSeesChanges(t *testing.T) {
+	k1, k2, k3 := genKey(t), genKey(t), genKey(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "known_hosts")
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache := NewKnownHostsCache()
+	keysOf := func(addr string) string {
+		t.Helper()
+		_, known, ok := cache.lookup(file, addr)
+		if !ok {
+			return "none"
+		}
+		return describe(known)
+	}
+	write("10.0.0.5 " + authorized(k1) + "\n")
+	if got, want := keysOf("10.0.0.5:22"), describe([]knownhosts.KnownKey{{Key: k1, Line: 1}}); got != want {
+		t.Fatalf("first read: %s, want %s", got, want)
+	}
+	if got := keysOf("10.0.0.6:22"); got != "none" {
+		t.Fatalf("unknown host: %s", got)
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("10.0.0.6 " + authorized(k2) + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keysOf("10.0.0.6:22"), describe([]knownhosts.KnownKey{{Key: k2, Line: 2}}); got != want {
+		t.Fatalf("after append: %s, want %s", got, want)
+	}
+	same := "10.0.0.5 " + authorized(k3) + "\n10.0.0.6 " + authorized(k2) + "\n"
+	if fi, _ := os.Stat(file); fi.Size() != int64(len(same)) {
+		t.Fatalf("test setup: replacement is %d bytes, file %d", len(same), fi.Size())
+	}
+	write(same)
+	if got, want := keysOf("10.0.0.5:22"), describe([]knownhosts.KnownKey{{Key: k3, Line: 1}}); got != want {
+		t.Fatalf("after a same-size rewrite: %s, want %s", got, want)
+	}
+	tmp := filepath.Join(dir, "known_hosts.new")
+	if err := os.WriteFile(tmp, []byte("10.0.0.5 "+authorized(k1)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keysOf("10.0.0.5:22"), describe([]knownhosts.KnownKey{{Key: k1, Line: 1}}); got != want {
+		t.Fatalf("after rename: %s, want %s", got, want)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf("10.0.0.5:22"); got != "none" {
+		t.Fatalf("after removal: %s", got)
+	}
+}
+
+// TestKnownHostsCacheCost: with a plant-sized file, a lookup through the
+// cache reads nothing and parses only the host's line.
+func TestKnownHostsCacheCost(t *testing.T) {
+	k := genKey(t)
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "[10.1.%d.%d]:2222 %s\n", i/250, i%250+1, authorized(k))
+	}
+	file := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour) // a file changed just now is read each time
+	if err := os.Chtimes(file, old, old); err != nil {
+		t.Fatal(err)
+	}
+	cache := NewKnownHostsCache()
+	if _, _, ok := cache.lookup(file, "10.1.0.1:2222"); !ok {
+		t.Fatal("first lookup")
+	}
+	var bytesAllocated uint64
+	allocs := testing.AllocsPerRun(5, func() {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, known, ok := cache.lookup(file, "10.1.7.42:2222"); !ok || len(known) != 1 {
+			t.Fatalf("lookup: ok %v, %d keys", ok, len(known))
+		}
+		runtime.ReadMemStats(&after)
+		bytesAllocated = after.TotalAlloc - before.TotalAlloc
+	})
+	// A stat and one parsed line; reading the file would allocate its
+	// 300 KB.
+	if allocs > 50 || bytesAllocated > 32<<10 {
+		t.Errorf("%v allocations, %d bytes per cached lookup in a 5,000-line file", allocs, bytesAllocated)
 	}
 }

@@ -217,6 +217,9 @@ func TestRealSSHD(t *testing.T) {
 		}
 		cfg := keyCfg(t, h)
 		cfg.KnownHostsFile, cfg.TOFU = kh, true
+		// The Dials share a known_hosts cache, as a sweep's do: each sees
+		// what the others learned.
+		cfg.HostKeys = otssh.NewKnownHostsCache()
 		// Concurrent first contacts must record the host exactly once.
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
@@ -270,19 +273,32 @@ func TestRealSSHD(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.RotateHostKey(t)
+		// Through a cache that holds the files as recorded (old enough to
+		// be served from its index), and without one.
+		old := time.Now().Add(-time.Hour)
+		for _, f := range []string{recorded, rsaLine} {
+			if err := os.Chtimes(f, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cache := otssh.NewKnownHostsCache()
 		for _, tc := range []struct {
 			name      string
 			file      string
 			presented bool
+			cache     *otssh.KnownHostsCache
 		}{
 			{name: "same key type", file: recorded, presented: true},
 			// The host has no RSA key at all: nothing it can present
 			// matches, which is a change too.
 			{name: "recorded type no longer offered", file: rsaLine},
+			{name: "same key type, cached", file: recorded, presented: true, cache: cache},
+			{name: "same key type, cached again", file: recorded, presented: true, cache: cache},
+			{name: "recorded type no longer offered, cached", file: rsaLine, cache: cache},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				cfg := keyCfg(t, h)
-				cfg.KnownHostsFile, cfg.TOFU = tc.file, true
+				cfg.KnownHostsFile, cfg.TOFU, cfg.HostKeys = tc.file, true, tc.cache
 				before, _ := os.ReadFile(tc.file)
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				defer cancel()

@@ -69,6 +69,9 @@ type Config struct {
 	// TOFU accepts and records the key of a host that is not in
 	// KnownHostsFile. A changed key is refused regardless.
 	TOFU bool
+	// HostKeys, if not nil, is shared by the Dials of a sweep so that a
+	// known_hosts file of thousands of hosts is read once, not per Dial.
+	HostKeys *KnownHostsCache
 
 	// ConnectTimeout bounds each connection attempt (TCP connect, SSH
 	// handshake and authentication); 0 means DefaultConnectTimeout.
@@ -151,7 +154,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, &probes.HostError{Host: addr, Op: "ssh config", Err: err}
 	}
-	verifier, err := newHostKeyVerifier(cfg.KnownHostsFile, cfg.TOFU, addr)
+	verifier, err := newHostKeyVerifier(cfg.KnownHostsFile, cfg.TOFU, addr, cfg.HostKeys)
 	if err != nil {
 		return nil, &probes.HostError{Host: addr, Op: "ssh known_hosts", Err: err}
 	}
