@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // ---- L01 os-release --------------------------------------------------------
@@ -169,13 +170,17 @@ func loadEOL() (*eolTable, error) {
 	return &t, nil
 }
 
+// eolTableOnce is loadEOL run once, on first use; the table is shared by
+// every Parse call and must not be modified.
+var eolTableOnce = sync.OnceValues(loadEOL)
+
 func parseEOL(p *parser, e *emitter) {
 	m, _, why := p.osRelease()
 	if why != "" {
 		e.failRest(why)
 		return
 	}
-	t, err := loadEOL()
+	t, err := eolTableOnce()
 	if err != nil { // the embedded table is validated by a test
 		e.failRest(notCollected("end-of-life table: %v", err))
 		return
@@ -428,22 +433,23 @@ func (p *parser) packages() *pkgList {
 		return l
 	}
 	l.manager = strings.TrimSpace(s.lines[0])
+	l.names = make(map[string]bool, len(s.lines)-1)
+	l.entries = make([]pkg, 0, len(s.lines)-1)
 	for _, line := range s.lines[1:] {
 		var k pkg
 		switch l.manager {
 		case "dpkg":
-			f := strings.Split(line, "\t")
-			if len(f) != 4 {
+			var f [4]string
+			if !splitTabs(line, f[:]) {
 				continue
 			}
-			st := strings.Fields(f[0])
-			if len(st) != 3 || st[2] != "installed" {
+			if !dpkgInstalled(f[0]) {
 				continue // removed, config-files, half-installed …
 			}
 			k = pkg{f[1], f[2], f[3]}
 		case "rpm":
-			f := strings.Split(line, "\t")
-			if len(f) != 3 || f[0] == "gpg-pubkey" {
+			var f [3]string
+			if !splitTabs(line, f[:]) || f[0] == "gpg-pubkey" {
 				continue
 			}
 			k = pkg{f[0], f[1], f[2]}
@@ -475,6 +481,29 @@ func (p *parser) packages() *pkgList {
 		l.raw = s.lines
 	}
 	return l
+}
+
+// splitTabs splits line at tabs into exactly len(f) fields, as
+// strings.Split(line, "\t") would; false when the count differs.
+func splitTabs(line string, f []string) bool {
+	if strings.Count(line, "\t") != len(f)-1 {
+		return false
+	}
+	for i := range f[:len(f)-1] {
+		f[i], line, _ = strings.Cut(line, "\t")
+	}
+	f[len(f)-1] = line
+	return true
+}
+
+// dpkgInstalled reports whether a dpkg status ("install ok installed") has
+// exactly three words, the last "installed".
+func dpkgInstalled(status string) bool {
+	n, last := 0, ""
+	for w := range strings.FieldsSeq(status) {
+		n, last = n+1, w
+	}
+	return n == 3 && last == "installed"
 }
 
 var reAPKRel = regexp.MustCompile(`-r[0-9]+$`)

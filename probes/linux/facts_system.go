@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/otsweep/otsweep/probes"
 )
@@ -256,16 +257,26 @@ var (
 
 const maxBanner = 4 << 10
 
+// namesRE matches any of names as whole words, preferring earlier names.
+func namesRE(names []string) *regexp.Regexp {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	return regexp.MustCompile(`\b(?:` + strings.Join(quoted, "|") + `)\b`)
+}
+
+// distroNamesRE is namesRE(distroNames), compiled once on first use.
+var distroNamesRE = sync.OnceValue(func() *regexp.Regexp { return namesRE(distroNames) })
+
 func parseBanner(p *parser, e *emitter) {
 	osr, _, _ := p.osRelease()
-	names := slices.Clone(distroNames)
-	if id := strings.ToLower(osr["ID"]); len(id) >= 3 {
-		names = append(names, id)
+	reNames := distroNamesRE()
+	if id := strings.ToLower(osr["ID"]); len(id) >= 3 && !slices.Contains(distroNames, id) {
+		// An alternative already in the list would never match where the
+		// earlier one does not, so only another ID needs its own pattern.
+		reNames = namesRE(append(slices.Clone(distroNames), id))
 	}
-	for i, n := range names {
-		names[i] = regexp.QuoteMeta(n)
-	}
-	reNames := regexp.MustCompile(`\b(?:` + strings.Join(names, "|") + `)\b`)
 	for _, f := range []struct{ file, text, disc string }{
 		{"/etc/issue", "banner.issue", "banner.issue_discloses_os"},
 		{"/etc/issue.net", "banner.issue_net", "banner.issue_net_discloses_os"},

@@ -56,8 +56,21 @@ func (s *section) glob(pattern string) []string {
 	if s == nil {
 		return nil
 	}
+	// A listed name can match only if it starts with the pattern's literal
+	// prefix, and a pattern without meta characters matches only itself.
+	meta := strings.IndexAny(pattern, `*?[\`)
+	if meta < 0 {
+		if s.files[pattern] != fileMissing {
+			return []string{pattern}
+		}
+		return nil
+	}
+	prefix := pattern[:meta]
 	var out []string
 	for _, p := range s.order {
+		if !strings.HasPrefix(p, prefix) {
+			continue
+		}
 		if ok, _ := path.Match(pattern, p); ok {
 			out = append(out, p)
 		}
@@ -243,12 +256,16 @@ func cleanLine(b []byte) string {
 	if n := len(b); n > 0 && b[n-1] == '\r' {
 		b = b[:n-1]
 	}
-	clean := utf8.Valid(b)
+	clean, ascii := true, true
 	for _, c := range b {
 		if c < 0x20 && c != '\t' || c == 0x7f {
 			clean = false
 			break
 		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	if clean && !ascii {
+		clean = utf8.Valid(b)
 	}
 	if clean {
 		return string(b)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/otsweep/otsweep/probes"
 )
@@ -38,8 +39,11 @@ func Parse(nonce string, stdout []byte) (*probes.Observation, error) {
 		Schema:   f.meta["schema"],
 		Elevated: f.meta["uid"] == "0",
 		Meta:     f.meta,
-		Facts:    probes.Facts{},
+		Facts:    make(probes.Facts, len(Facts)),
 		Complete: f.complete,
+	}
+	if len(f.order) > 0 {
+		obs.Probes = make([]probes.ProbeRun, 0, len(f.order))
 	}
 	for _, id := range f.order {
 		s := f.sections[id]
@@ -122,7 +126,20 @@ type emitter struct {
 }
 
 func (p *parser) emitter(id string) *emitter {
-	e := &emitter{p: p, id: id}
+	deep := 0
+	if p.deep {
+		deep = 1
+	}
+	names, ok := emitterNames()[id]
+	if !ok {
+		names = factsOf(id)
+	}
+	return &emitter{p: p, id: id, names: names[deep]}
+}
+
+// factsOf returns the documented facts a parser with this id covers: without
+// Deep facts ([0]) and with them ([1]), in Facts order.
+func factsOf(id string) (names [2][]string) {
 	ids := []string{id}
 	switch id {
 	case "L12":
@@ -131,21 +148,41 @@ func (p *parser) emitter(id string) *emitter {
 		ids = append(ids, "L25")
 	}
 	for _, d := range Facts {
-		if slices.Contains(ids, d.Probe) && (!d.Deep || p.deep) {
-			e.names = append(e.names, d.Name)
+		if slices.Contains(ids, d.Probe) {
+			if !d.Deep {
+				names[0] = append(names[0], d.Name)
+			}
+			names[1] = append(names[1], d.Name)
 		}
 	}
-	return e
+	return names
 }
+
+// emitterNames holds factsOf for every probe parser. It is built once, on
+// first use; the lists are shared and must not be modified.
+var emitterNames = sync.OnceValue(func() map[string][2][]string {
+	m := map[string][2][]string{}
+	for _, pr := range probeParsers() {
+		m[pr.id] = factsOf(pr.id)
+	}
+	return m
+})
+
+// factProbes maps each documented fact to its probe ID (the first entry
+// wins). It is built once, on first use; the map is shared and read-only.
+var factProbes = sync.OnceValue(func() map[string]string {
+	m := make(map[string]string, len(Facts))
+	for _, d := range Facts {
+		if _, dup := m[d.Name]; !dup {
+			m[d.Name] = d.Probe
+		}
+	}
+	return m
+})
 
 // source is the probe ID recorded on a fact.
 func source(name string) string {
-	for _, d := range Facts {
-		if d.Name == name {
-			return d.Probe
-		}
-	}
-	return ""
+	return factProbes()[name]
 }
 
 func (e *emitter) set(name string, v any, raw ...string) {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // errUnknownAuditText is returned for `auditpol /get /r` output whose setting
@@ -22,15 +22,37 @@ type auditPolicy struct {
 	Options  map[string]int // "CrashOnAuditFail" -> 0/1 (backup only)
 }
 
-var guidPattern = regexp.MustCompile(`^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$`)
-
 // canonicalGUID returns "{XXXXXXXX-...}" in upper case, or "" for a non-GUID.
+// The braces are optional, each on its own.
 func canonicalGUID(s string) string {
-	s = strings.TrimSpace(s)
-	if !guidPattern.MatchString(s) {
+	core := strings.TrimSpace(s)
+	core = strings.TrimPrefix(core, "{")
+	core = strings.TrimSuffix(core, "}")
+	if !isGUID(core) {
 		return ""
 	}
-	return "{" + strings.ToUpper(strings.Trim(s, "{}")) + "}"
+	return "{" + strings.ToUpper(core) + "}"
+}
+
+// isGUID reports whether s is 8-4-4-4-12 hex digits.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func readCSV(text string) ([][]string, error) {
@@ -179,6 +201,26 @@ func auditSubcategories() []auditSubcategory {
 	}
 	return out
 }
+
+// auditFact is a subcategory with its fact name.
+type auditFact struct {
+	auditSubcategory
+	Fact string
+}
+
+// auditFacts lists auditSubcategories with their fact names, and indexes them
+// by GUID. It is built once, on first use; the result is shared and must not
+// be modified.
+var auditFacts = sync.OnceValues(func() ([]auditFact, map[string]bool) {
+	subs := auditSubcategories()
+	out := make([]auditFact, len(subs))
+	known := make(map[string]bool, len(subs))
+	for i, sc := range subs {
+		out[i] = auditFact{sc, auditFactName(sc.Name)}
+		known[sc.GUID] = true
+	}
+	return out, known
+})
 
 // auditFactName is the fact name of a subcategory: "audit." + snake case.
 func auditFactName(name string) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/otsweep/otsweep/probes"
 )
@@ -50,34 +51,34 @@ var idInBrokenLine = regexp.MustCompile(`"id"\s*:\s*"([A-Za-z0-9_]{1,16})"`)
 // noise between the markers are ignored. A line that starts like JSON but does
 // not decode is kept as malformed under the id it names, when it names one.
 // The first line for an id wins; later duplicates are ignored.
-func parseEnvelope(nonce string, stdout []byte) (*envelope, error) {
+func parseEnvelope(nonce string, stdout []byte, dec *strictDecoder) (*envelope, error) {
 	if !validNonce(nonce) {
 		return nil, fmt.Errorf("windows bundle: invalid nonce: %w", probes.ErrProtocol)
 	}
 	begin := "@@OTSCAN " + nonce + " BEGIN"
 	end := "@@OTSCAN " + nonce + " END"
 	env := &envelope{Lines: map[string]*probeLine{}}
-	order := bundleOrder()
 	inside, seen := false, false
 	// bytes.Lines, not bytes.Split: a host that prints millions of empty
-	// lines must not make the parser allocate a slice header per line.
+	// lines must not make the parser allocate a slice header per line. Lines
+	// stay []byte: only the lines kept are copied.
 	for raw := range bytes.Lines(stdout) {
-		line := strings.TrimRight(string(raw), "\n\r \t")
-		trimmed := strings.TrimLeft(line, " \t\ufeff")
+		line := bytes.TrimRight(raw, "\n\r \t")
+		trimmed := bytes.TrimLeft(line, " \t\ufeff")
 		switch {
-		case !inside && !seen && (trimmed == begin || strings.HasPrefix(trimmed, begin+" ")):
+		case !inside && !seen && (string(trimmed) == begin || hasPrefixSpace(trimmed, begin)):
 			inside, seen = true, true
-			env.Schema = markerAttr(strings.TrimPrefix(trimmed, begin), "schema")
+			env.Schema = markerAttr(string(trimmed[len(begin):]), "schema")
 			if env.Schema != Schema {
 				return nil, fmt.Errorf("windows bundle: schema %q, want %q: %w", env.Schema, Schema, probes.ErrProtocol)
 			}
-		case inside && trimmed == end:
+		case inside && string(trimmed) == end:
 			env.Complete = true
 			return env, nil
-		case inside && strings.HasPrefix(trimmed, "{"):
-			l := decodeLine(trimmed)
+		case inside && len(trimmed) > 0 && trimmed[0] == '{':
+			l := decodeLine(dec, trimmed)
 			if l != nil && l.ID == "" {
-				l.ID = env.next(order)
+				l.ID = env.next(bundleOrder())
 			}
 			env.add(l)
 		}
@@ -86,6 +87,11 @@ func parseEnvelope(nonce string, stdout []byte) (*envelope, error) {
 		return nil, fmt.Errorf("windows bundle: %w: %w", errNoBegin, probes.ErrProtocol)
 	}
 	return env, nil
+}
+
+// hasPrefixSpace reports whether b starts with prefix followed by a space.
+func hasPrefixSpace(b []byte, prefix string) bool {
+	return len(b) > len(prefix) && b[len(prefix)] == ' ' && string(b[:len(prefix)]) == prefix
 }
 
 func (e *envelope) add(l *probeLine) {
@@ -120,25 +126,25 @@ func (e *envelope) next(order []string) string {
 	return order[at]
 }
 
-// bundleOrder returns the probe ids in the order bundle.ps1 runs them.
-func bundleOrder() []string {
+// bundleOrder returns the probe ids in the order bundle.ps1 runs them. They
+// are read from the embedded script once, on first use; the slice is shared
+// and must not be modified.
+var bundleOrder = sync.OnceValue(func() []string {
 	var ids []string
 	for _, m := range bundleProbe.FindAllStringSubmatch(bundle, -1) {
 		ids = append(ids, m[1])
 	}
 	return ids
-}
+})
 
 var bundleProbe = regexp.MustCompile(`(?m)^P '([A-Za-z0-9_]+)' \{`)
 
 // decodeLine decodes one JSON line strictly. A line that does not decode is
 // returned as malformed, with the id it names when it still names one.
-func decodeLine(s string) *probeLine {
+func decodeLine(dec *strictDecoder, s []byte) *probeLine {
 	var w wireLine
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&w)
-	if err == nil && dec.More() {
+	more, err := dec.decode(s, &w)
+	if more {
 		err = errors.New("trailing data after the JSON object")
 	}
 	if err == nil && (w.ID == nil || w.OK == nil) {
@@ -146,8 +152,8 @@ func decodeLine(s string) *probeLine {
 	}
 	if err != nil {
 		l := &probeLine{Malformed: err.Error(), Bytes: len(s)}
-		if m := idInBrokenLine.FindStringSubmatch(s); m != nil {
-			l.ID = m[1]
+		if m := idInBrokenLine.FindSubmatch(s); m != nil {
+			l.ID = string(m[1])
 		}
 		return l
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -75,6 +76,10 @@ func loadEOL() (*eolTable, error) {
 	}
 	return &t, nil
 }
+
+// eolTableOnce is loadEOL run once, on first use; the table is shared by
+// every Parse call and must not be modified.
+var eolTableOnce = sync.OnceValues(loadEOL)
 
 // editionClass sorts a Windows EditionID into the classes the table uses.
 func editionClass(edition string) string {

@@ -17,7 +17,7 @@ func parseW06(p *parser, data json.RawMessage) error {
 		RC  val `json:"rc"`
 		Raw val `json:"raw"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	raw, ok, err := d.Raw.str()
@@ -81,11 +81,11 @@ type account struct {
 	Disabled val `json:"disabled"`
 }
 
-func decodeAccounts(data json.RawMessage) ([]account, error) {
+func decodeAccounts(p *parser, data json.RawMessage) ([]account, error) {
 	var d struct {
 		Accounts []account `json:"accounts"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return nil, err
 	}
 	return d.Accounts, nil
@@ -121,7 +121,7 @@ func defaultAdminName(name string) bool {
 }
 
 func wellKnownAccount(p *parser, data json.RawMessage, prefix, rid string) error {
-	accts, err := decodeAccounts(data)
+	accts, err := decodeAccounts(p, data)
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func parseW11(p *parser, data json.RawMessage) error {
 		Domain  val   `json:"domain"`
 		Members []val `json:"members"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	group, ok, _ := d.Group.str()
@@ -193,7 +193,7 @@ func parseW12(p *parser, data json.RawMessage) error {
 			PasswordChangeable val `json:"password_changeable"`
 		} `json:"users"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	list := make([]any, 0, len(d.Users))
@@ -257,7 +257,7 @@ func parseW41(p *parser, data json.RawMessage) error {
 		FGPP         *[]pol `json:"fgpp"` // null when the query failed, [] when there are none
 		FGPPError    val    `json:"fgpp_error"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	p.set("dc.is_domain_controller", d.DC, fmt.Sprintf("Win32_OperatingSystem ProductType = 2: %v", d.DC))

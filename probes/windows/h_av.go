@@ -3,7 +3,7 @@ package windows
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +18,7 @@ func parseW17(p *parser, data json.RawMessage) error {
 		Policy    regMap   `json:"policy"`
 		RTPPolicy regMap   `json:"rtp_policy"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const polKey = `HKLM\SOFTWARE\Policies\Microsoft\Windows Defender`
@@ -90,7 +90,7 @@ func parseW18(p *parser, data json.RawMessage) error {
 			GUID        val `json:"instanceGuid"`
 		} `json:"products"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	p.set("av.securitycenter.present", d.Present, "root\\SecurityCenter2 namespace present = "+fmt.Sprint(d.Present))
@@ -122,7 +122,7 @@ func parseW18(p *parser, data json.RawMessage) error {
 func decodeServices(raw []service) ([]any, []string) {
 	list := make([]any, 0, len(raw))
 	running := []string{}
-	sort.SliceStable(raw, func(i, j int) bool { return strings.ToLower(raw[i].Name) < strings.ToLower(raw[j].Name) })
+	sortServices(raw)
 	for i := range raw {
 		s := &raw[i]
 		dn, _, _ := s.DisplayName.str()
@@ -136,11 +136,27 @@ func decodeServices(raw []service) ([]any, []string) {
 	return list, running
 }
 
+// sortServices sorts services by lower-case name, stably.
+func sortServices(raw []service) {
+	type keyed struct {
+		key string
+		s   service
+	}
+	ks := make([]keyed, len(raw))
+	for i := range raw {
+		ks[i] = keyed{strings.ToLower(raw[i].Name), raw[i]}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	for i := range ks {
+		raw[i] = ks[i].s
+	}
+}
+
 func parseW19(p *parser, data json.RawMessage) error {
 	var d struct {
 		Services []service `json:"services"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	list, running := decodeServices(d.Services)
@@ -163,7 +179,7 @@ func parseW20(p *parser, data json.RawMessage) error {
 		Collections map[string]coll `json:"collections"`
 		Service     *service        `json:"service"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const key = `HKLM\SOFTWARE\Policies\Microsoft\Windows\SrpV2`
@@ -199,7 +215,7 @@ func parseW21(p *parser, data json.RawMessage) error {
 		Present bool   `json:"present"`
 		DG      regMap `json:"device_guard"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	p.set("deviceguard.present", d.Present && d.DG != nil, "root\\Microsoft\\Windows\\DeviceGuard Win32_DeviceGuard present = "+fmt.Sprint(d.Present && d.DG != nil))

@@ -29,7 +29,7 @@ func (s *service) evidence() string {
 	if s == nil {
 		return "service not installed"
 	}
-	return fmt.Sprintf("service %s State = %s, StartMode = %s", s.Name, s.State.show(), s.StartMode.show())
+	return "service " + s.Name + " State = " + s.State.show() + ", StartMode = " + s.StartMode.show()
 }
 
 // pick returns the policy value when the policy sets it, else the local one.
@@ -61,7 +61,7 @@ func parseW13(p *parser, data json.RawMessage) error {
 		RDPTcp regMap `json:"rdp_tcp"`
 		Policy regMap `json:"policy"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	deny := pick(d.Policy.get("fDenyTSConnections"), d.Local.get("fDenyTSConnections"))
@@ -117,7 +117,7 @@ func parseW14(p *parser, data json.RawMessage) error {
 		ClientPresent bool   `json:"client_present"`
 		ServerConfig  regMap `json:"server_config"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	smb1 := d.Server.get("SMB1")
@@ -162,7 +162,7 @@ func parseW15(p *parser, data json.RawMessage) error {
 		Server regMap `json:"server"`
 		Client regMap `json:"client"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	for _, x := range []struct {
@@ -196,7 +196,7 @@ func parseW16(p *parser, data json.RawMessage) error {
 		Public  prof     `json:"public"`
 		Service *service `json:"service"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	for _, x := range []struct {
@@ -239,7 +239,7 @@ func parseW32(p *parser, data json.RawMessage) error {
 			Name val `json:"name"`
 		} `json:"processes"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	raw, _, err := d.Raw.str()
@@ -302,7 +302,7 @@ func parseW33(p *parser, data json.RawMessage) error {
 			NetBIOS     val `json:"netbios"`
 		} `json:"adapters"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	mc := d.DNSPolicy.get("EnableMulticast")
@@ -341,7 +341,7 @@ func parseW37(p *parser, data json.RawMessage) error {
 		Lsa regMap `json:"lsa"`
 		Msv regMap `json:"msv1_0"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	for _, x := range []struct {
@@ -377,7 +377,7 @@ func parseW39(p *parser, data json.RawMessage) error {
 		Listeners     []string `json:"listeners"`
 		Service       *service `json:"service"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	for _, x := range []struct {
@@ -431,7 +431,7 @@ func parseW40(p *parser, data json.RawMessage) error {
 		Lsa    regMap `json:"lsa"`
 		Server regMap `json:"server"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	dc := p.os != nil && p.os.ProductType == 2

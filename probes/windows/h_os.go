@@ -40,7 +40,7 @@ const keyCurrentVersion = `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion`
 
 func parseW01(p *parser, data json.RawMessage) error {
 	var d w01Data
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	bs, ok, err := d.Build.str()
@@ -159,7 +159,7 @@ func parseW02(p *parser, _ json.RawMessage) error {
 	if p.os == nil {
 		return fmt.Errorf("W01 did not parse")
 	}
-	t, err := loadEOL()
+	t, err := eolTableOnce()
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ type w03Data struct {
 
 func parseW03(p *parser, data json.RawMessage) error {
 	var d w03Data
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	var ids, raw []string
@@ -302,7 +302,7 @@ type w05Data struct {
 
 func parseW05(p *parser, data json.RawMessage) error {
 	var d w05Data
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	type sw struct {

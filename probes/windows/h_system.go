@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ func parseW22(p *parser, data json.RawMessage) error {
 		Policy     regMap `json:"policy"`
 		DiskPolicy regMap `json:"disk_policy"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const svc = `HKLM\SYSTEM\CurrentControlSet\Services\`
@@ -57,7 +58,7 @@ func parseW23(p *parser, data json.RawMessage) error {
 		Explorer       regMap `json:"explorer"`
 		ExplorerPolicy regMap `json:"explorer_policy"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const k1 = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Explorer`
@@ -91,7 +92,7 @@ func parseW24(p *parser, data json.RawMessage) error {
 		Raw    val    `json:"raw"`
 		Lsa    regMap `json:"lsa"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	raw, _, err := d.Raw.str()
@@ -110,18 +111,16 @@ func parseW24(p *parser, data json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	byName := map[string]any{}
-	known := map[string]bool{}
-	for _, sc := range auditSubcategories() {
-		known[sc.GUID] = true
+	subs, known := auditFacts()
+	byName := make(map[string]any, len(ap.Settings))
+	for _, sc := range subs {
 		v, ok := ap.Settings[sc.GUID]
-		ev := fmt.Sprintf("auditpol %s %s %s", d.Format, sc.GUID, sc.Name)
 		if !ok {
-			p.set(auditFactName(sc.Name), nil, ev+" absent")
+			p.set(sc.Fact, nil, "auditpol "+d.Format+" "+sc.GUID+" "+sc.Name+" absent")
 			continue
 		}
 		byName[sc.Name] = v
-		p.set(auditFactName(sc.Name), v, fmt.Sprintf("%s = %d", ev, v))
+		p.set(sc.Fact, v, "auditpol "+d.Format+" "+sc.GUID+" "+sc.Name+" = "+strconv.Itoa(v))
 	}
 	for g, v := range ap.Settings {
 		if !known[g] {
@@ -144,7 +143,7 @@ func parseW25(p *parser, data json.RawMessage) error {
 		Local  regMap `json:"local"`
 	}
 	var d map[string]log
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	for _, name := range []string{"Application", "Security", "System"} {
@@ -185,7 +184,7 @@ func parseW26(p *parser, data json.RawMessage) error {
 		StatusRaw val      `json:"status_raw"`
 		StatusRC  val      `json:"status_rc"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const pk = `HKLM\SOFTWARE\Policies\Microsoft\W32Time\Parameters`
@@ -253,7 +252,7 @@ func parseW27(p *parser, data json.RawMessage) error {
 			User   regMap `json:"user"`
 		} `json:"users"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	it, err := d.Machine.get("InactivityTimeoutSecs").anyInt()
@@ -289,7 +288,7 @@ func parseW27(p *parser, data json.RawMessage) error {
 
 func parseW28(p *parser, data json.RawMessage) error {
 	var d regMap
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const k = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System`
@@ -316,7 +315,7 @@ func parseW29(p *parser, data json.RawMessage) error {
 		SystemDrive string   `json:"system_drive"`
 		Volumes     []regMap `json:"volumes"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	p.set("bitlocker.present", d.Present, `root\CIMV2\Security\MicrosoftVolumeEncryption present = `+fmt.Sprint(d.Present))
@@ -369,7 +368,7 @@ func parseW30(p *parser, data json.RawMessage) error {
 	var d struct {
 		Services []service `json:"services"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	if len(d.Services) == 0 {
@@ -410,7 +409,7 @@ func parseW31(p *parser, data json.RawMessage) error {
 			State val    `json:"state"`
 		} `json:"features"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	fev := fmt.Sprintf(`%%windir%%\System32\telnet.exe present = %v, tftp.exe present = %v`, d.Files.Telnet, d.Files.TFTP)
@@ -458,7 +457,7 @@ func parseW34(p *parser, data json.RawMessage) error {
 		EngineV2      regMap `json:"engine_v2"`
 		EngineV3      regMap `json:"engine_v3"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const k = `HKLM\SOFTWARE\Policies\Microsoft\Windows\PowerShell\`
@@ -498,7 +497,7 @@ func parseW35(p *parser, data json.RawMessage) error {
 		Policy  regMap `json:"policy"`
 		WDigest regMap `json:"wdigest"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const pk = `HKLM\SOFTWARE\Policies\Microsoft\Windows\System`
@@ -535,7 +534,7 @@ func parseW35(p *parser, data json.RawMessage) error {
 
 func parseW36(p *parser, data json.RawMessage) error {
 	var d regMap
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	const k = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System`
@@ -570,7 +569,7 @@ func parseW38(p *parser, data json.RawMessage) error {
 		Raw     val  `json:"raw"`
 		RC      val  `json:"rc"`
 	}
-	if err := decodeStrict(data, &d); err != nil {
+	if err := p.decodeStrict(data, &d); err != nil {
 		return err
 	}
 	p.set("backup.wbadmin_present", d.Present, `%windir%\System32\wbadmin.exe present = `+fmt.Sprint(d.Present))

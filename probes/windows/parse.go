@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/otsweep/otsweep/probes"
@@ -29,11 +30,12 @@ const ErrTextNotElevatedToken = "E_NOT_ELEVATED"
 // facts that depend on the date (os.supported, os.days_to_eol) are added by
 // ApplySupport, or by ParseAt.
 func Parse(nonce string, stdout []byte) (*probes.Observation, error) {
-	env, err := parseEnvelope(nonce, stdout)
+	var dec strictDecoder
+	env, err := parseEnvelope(nonce, stdout, &dec)
 	if err != nil {
 		return nil, err
 	}
-	p := newParser(env)
+	p := newParser(env, &dec)
 	p.run()
 	obs := &probes.Observation{
 		Platform: probes.Windows,
@@ -69,15 +71,17 @@ type handler struct {
 
 // parser holds the state of one Parse call.
 type parser struct {
-	env   *envelope
-	docs  map[string]FactDoc
-	facts probes.Facts
-	cur   probes.Facts // facts set by the running handler
-	line  string       // line of the running handler
-	meta  metaInfo
-	os    *osInfo  // W01 as parsed, for probes whose meaning depends on it
-	inf   *secInfo // W06 secedit export as parsed
-	cost  probes.Cost
+	env     *envelope
+	docs    map[string]FactDoc
+	facts   probes.Facts
+	cur     probes.Facts // facts set by the running handler
+	scratch probes.Facts // cur's map, emptied and reused from one handler to the next
+	line    string       // line of the running handler
+	meta    metaInfo
+	os      *osInfo  // W01 as parsed, for probes whose meaning depends on it
+	inf     *secInfo // W06 secedit export as parsed
+	cost    probes.Cost
+	json    *strictDecoder // decodes every line and its data
 }
 
 type metaInfo struct {
@@ -86,13 +90,19 @@ type metaInfo struct {
 	tzOffset *int // minutes east of UTC on the host at scan time
 }
 
-func newParser(env *envelope) *parser {
+func newParser(env *envelope, dec *strictDecoder) *parser {
+	return &parser{env: env, docs: factIndex(), facts: make(probes.Facts, len(Facts)), json: dec}
+}
+
+// factIndex indexes Facts by name. It is built once, on first use; the map is
+// shared by every Parse call and must not be modified.
+var factIndex = sync.OnceValue(func() map[string]FactDoc {
 	docs := make(map[string]FactDoc, len(Facts))
 	for _, d := range Facts {
 		docs[d.Name] = d
 	}
-	return &parser{env: env, docs: docs, facts: probes.Facts{}}
-}
+	return docs
+})
 
 func (p *parser) run() {
 	for _, h := range handlers() {
@@ -113,10 +123,14 @@ func (p *parser) apply(h handler) {
 		p.failProbes(h.probes, failReason(l.Err), h.line+": "+l.Err)
 		return
 	}
-	p.cur, p.line = probes.Facts{}, h.line
+	if p.scratch == nil {
+		p.scratch = probes.Facts{}
+	}
+	p.cur, p.line = p.scratch, h.line
 	err := h.fn(p, l.Data)
 	cur := p.cur
 	p.cur, p.line = nil, ""
+	defer clear(cur) // the next handler starts with an empty map of the same capacity
 	if err != nil {
 		p.failProbes(h.probes, probes.ErrTextUnparsed, h.line+": "+err.Error())
 		return
@@ -251,7 +265,7 @@ func parseMeta(p *parser, data json.RawMessage) error {
 		PSArch   string `json:"ps_arch"`
 		TZ       *int   `json:"tz_offset_min"`
 	}
-	if err := decodeStrict(data, &m); err != nil {
+	if err := p.decodeStrict(data, &m); err != nil {
 		return err
 	}
 	if _, err := time.Parse(time.RFC3339, m.UTC); err != nil {
@@ -280,7 +294,7 @@ func parseEnd(p *parser, data json.RawMessage) error {
 		CPU   *int `json:"cpu_ms"`
 		Procs int  `json:"procs"`
 	}
-	if err := decodeStrict(data, &m); err != nil {
+	if err := p.decodeStrict(data, &m); err != nil {
 		return err
 	}
 	if m.CPU != nil {

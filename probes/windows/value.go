@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // val is one value as read from the registry or WMI: null when the value is
@@ -34,8 +35,8 @@ func (v val) int() (n int, ok bool, err error) {
 	}
 	switch v.raw[0] {
 	case '"':
-		var s string
-		if err := json.Unmarshal(v.raw, &s); err != nil {
+		s, err := v.text()
+		if err != nil {
 			return 0, false, err
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -89,7 +90,7 @@ func (v val) str() (s string, ok bool, err error) {
 	}
 	switch v.raw[0] {
 	case '"':
-		err := json.Unmarshal(v.raw, &s)
+		s, err := v.text()
 		return s, err == nil, err
 	case '[':
 		var parts []string
@@ -101,6 +102,36 @@ func (v val) str() (s string, ok bool, err error) {
 		return "", false, fmt.Errorf("value %s is not text", v.raw)
 	}
 	return string(v.raw), true, nil
+}
+
+// text decodes a JSON string value. A literal without escapes, control bytes
+// or invalid UTF-8 (nearly every one a host sends) is its own text, exactly as
+// json.Unmarshal would return it, and is not run through the decoder.
+func (v val) text() (string, error) {
+	if s, ok := plainString(v.raw); ok {
+		return s, nil
+	}
+	var s string
+	err := json.Unmarshal(v.raw, &s)
+	return s, err
+}
+
+// plainString returns the content of a JSON string literal that needs no
+// unquoting; ok is false for any other input.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	b := raw[1 : len(raw)-1]
+	for _, c := range b {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(b) {
+		return "", false
+	}
+	return string(b), true
 }
 
 // anyStr returns the text as a fact value: nil when absent.
@@ -202,15 +233,49 @@ type regMap map[string]val
 // get returns the named value; a name the bundle did not emit is null.
 func (r regMap) get(name string) val { return r[name] }
 
+// strictDecoder decodes JSON values one after another, each exactly as a
+// json.Decoder of its own (DisallowUnknownFields, Decode, then More) would:
+// the same values, the same errors. It keeps one json.Decoder, and so one read
+// buffer, for as long as every value was consumed whole without error, and
+// starts afresh after anything else. Values decoded never alias its buffer.
+// The zero value is ready to use; it is not safe for concurrent use (Parse
+// makes one per call).
+type strictDecoder struct {
+	src bytes.Reader
+	dec *json.Decoder
+	fed int64 // bytes handed to dec since it was made
+}
+
+// decode decodes the one JSON value in data into out, rejecting unknown
+// fields. more reports, after a value decoded without error, that data holds
+// a further value (json.Decoder.More).
+func (s *strictDecoder) decode(data []byte, out any) (more bool, err error) {
+	if s.dec == nil {
+		s.src.Reset(nil)
+		s.dec = json.NewDecoder(&s.src)
+		s.dec.DisallowUnknownFields()
+		s.fed = 0
+	}
+	s.src.Reset(data)
+	s.fed += int64(len(data))
+	err = s.dec.Decode(out)
+	if err == nil {
+		more = s.dec.More()
+	}
+	if err != nil || more || s.src.Len() > 0 || s.dec.InputOffset() != s.fed {
+		s.dec = nil // the next value starts with nothing left of this one
+	}
+	return more, err
+}
+
 // decodeStrict decodes data into out, rejecting unknown fields, so a script
 // and parser that drift apart fail in tests instead of losing data.
-func decodeStrict(data []byte, out any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
+func (p *parser) decodeStrict(data []byte, out any) error {
+	more, err := p.json.decode(data, out)
+	if err != nil {
 		return err
 	}
-	if dec.More() {
+	if more {
 		return fmt.Errorf("trailing data")
 	}
 	return nil
