@@ -380,29 +380,3 @@ func TestFragileDefaults(t *testing.T) {
 		t.Errorf("fragile config: max-repetitions %d, min interval %s", c.MaxRepetitions, c.MinInterval)
 	}
 }
-
-func TestConcurrentProbesAreSerialised(t *testing.T) {
-	a := startSim(t, "moxa-eds-408a.json", snmpsim.Options{})
-	cfg := simConfig(a, "2c", "public")
-	cfg.MinInterval = 5 * time.Millisecond
-	cfg.Timeout, cfg.Retries = time.Second, 1 // an answering agent: no need to hurry a loaded machine
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	errs := make(chan error, 2)
-	for range 2 {
-		go func() { _, err := p.Probe(ctx); errs <- err }()
-	}
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Two interleaved scans would break the pacing of one of them.
-	if gap := a.Stats().MinGap; gap < time.Millisecond {
-		t.Errorf("shortest gap %s: requests of concurrent probes overlapped", gap)
-	}
-}

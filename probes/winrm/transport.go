@@ -51,7 +51,8 @@ type transport struct {
 
 	base      *http.Transport
 	rt        http.RoundTripper // basic: base; ntlm over https: go-ntlmssp over base
-	seal      *sealer           // ntlm over http
+	seal      *sealer           // ntlm over http: its own connection, not base's pool
+	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
 	opTimeout time.Duration
 	pace      pacer
 }
@@ -78,6 +79,7 @@ func newTransport(cfg *Config, tlsConf *tls.Config) *transport {
 		https:     cfg.HTTPS,
 		base:      base,
 		rt:        base,
+		dial:      dialer.DialContext,
 		opTimeout: cfg.OperationTimeout,
 		pace:      pacer{min: cfg.MinRequestInterval},
 	}
@@ -105,7 +107,13 @@ func (n noBasic) RoundTrip(req *http.Request) (*http.Response, error) {
 	return n.RoundTripper.RoundTrip(req)
 }
 
-func (t *transport) close() { t.base.CloseIdleConnections() }
+// close drops the idle connection (and with it an NTLM session).
+func (t *transport) close() {
+	t.base.CloseIdleConnections()
+	if t.seal != nil {
+		t.seal.drop()
+	}
+}
 
 // post sends one envelope for operation op and returns the body of a 200
 // reply. A SOAP fault comes back as *FaultError; every other error wraps one
@@ -227,11 +235,6 @@ func readBounded(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-}
-
 // pacer enforces a minimum interval between the starts of two requests.
 type pacer struct {
 	min  time.Duration
@@ -279,10 +282,23 @@ const (
 // per connection, then every envelope sealed (RC4) and signed, and every
 // reply required to be sealed and correctly signed. It never sends an
 // envelope in clear and never accepts one in clear.
+//
+// The session is bound to the connection its handshake ran on, as the host
+// binds it: the handshake dials a connection of its own, and the session's
+// requests go on that connection and no other. When the connection ends
+// (the host closed it, an error, ctx) the session ends with it and the next
+// request authenticates again on a new one.
 type sealer struct {
 	user, domain string
 	password     probes.Secret
-	session      *bodgit.SecuritySession // nil until a handshake succeeded
+	conn         *boundConn              // the connection of session; nil when none
+	session      *bodgit.SecuritySession // nil until a handshake on conn succeeded
+}
+
+// drop ends the session and closes its connection.
+func (s *sealer) drop() {
+	s.conn.close()
+	s.conn, s.session = nil, nil
 }
 
 func newSealer(user string, password probes.Secret) *sealer {
@@ -296,8 +312,15 @@ func newSealer(user string, password probes.Secret) *sealer {
 }
 
 // do sends one sealed envelope and returns the status and unsealed reply.
+// A session whose connection the host has closed while it was idle, or that
+// the host no longer knows (401), is replaced by a new handshake on a new
+// connection, once; a 401 right after a handshake the host accepted on the
+// same connection is an authentication failure.
 func (s *sealer) do(ctx context.Context, t *transport, envelope []byte) (int, []byte, error) {
 	for attempt := 0; attempt < 2; attempt++ {
+		if s.session != nil && !s.conn.usable() {
+			s.drop() // the host closed the idle connection, and the session with it
+		}
 		fresh := false
 		if s.session == nil {
 			if err := s.handshake(ctx, t); err != nil {
@@ -310,10 +333,10 @@ func (s *sealer) do(ctx context.Context, t *transport, envelope []byte) (int, []
 			return status, body, err
 		}
 		if fresh {
-			return 0, nil, fmt.Errorf("%w: host rejected the sealed session of user %q (HTTP 401)", probes.ErrAuthFailed, t.user)
+			return 0, nil, fmt.Errorf("%w: host rejected the sealed session of user %q right after accepting its handshake on the same connection (HTTP 401)", probes.ErrAuthFailed, t.user)
 		}
-		// The connection the session was bound to is gone: authenticate
-		// again on the new one and resend.
+		// The host no longer knows the session: authenticate again on a
+		// new connection and resend.
 	}
 	return 0, nil, fmt.Errorf("%w: sealed session could not be re-established", probes.ErrProtocol)
 }
@@ -323,7 +346,7 @@ func (s *sealer) do(ctx context.Context, t *transport, envelope []byte) (int, []
 func (s *sealer) exchange(ctx context.Context, t *transport, envelope []byte) (status int, body []byte, retry bool, err error) {
 	sealed, sig, err := s.session.Wrap(envelope)
 	if err != nil {
-		s.session = nil
+		s.drop()
 		return 0, nil, false, fmt.Errorf("%w: seal: %w", probes.ErrProtocol, err)
 	}
 	var b bytes.Buffer
@@ -342,34 +365,30 @@ func (s *sealer) exchange(ctx context.Context, t *transport, envelope []byte) (s
 		return 0, nil, false, err
 	}
 	req.Header.Set("Content-Type", sealContentType)
-	resp, err := t.base.RoundTrip(req)
+	resp, err := s.conn.roundTrip(ctx, req)
 	if err != nil {
-		s.session = nil // the host may or may not have seen it: sequence numbers are unknown
+		s.drop() // the host may or may not have seen it: sequence numbers are unknown
 		return 0, nil, false, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusUnauthorized {
-		s.session = nil
-		drain(resp)
+	if resp.status == http.StatusUnauthorized {
+		s.drop()
 		return 0, nil, true, nil
 	}
-	raw, err := readBounded(resp.Body)
-	if err != nil {
-		s.session = nil
-		return 0, nil, false, err
-	}
-	if !strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "multipart/encrypted") {
+	if !strings.HasPrefix(strings.ToLower(resp.header.Get("Content-Type")), "multipart/encrypted") {
 		// A host that requires encryption seals every reply, faults
 		// included; a clear reply on a sealed session is not trusted.
-		s.session = nil
-		return 0, nil, false, fmt.Errorf("%w: unsealed HTTP %d reply on an encrypted session", probes.ErrProtocol, resp.StatusCode)
+		s.drop()
+		return 0, nil, false, fmt.Errorf("%w: unsealed HTTP %d reply on an encrypted session", probes.ErrProtocol, resp.status)
 	}
-	plain, err := s.unseal(raw)
+	plain, err := s.unseal(resp.body)
 	if err != nil {
-		s.session = nil
+		s.drop()
 		return 0, nil, false, fmt.Errorf("%w: %w", probes.ErrProtocol, err)
 	}
-	return resp.StatusCode, plain, false, nil
+	if s.conn.closed {
+		s.drop() // the host closed the connection after this reply: the session is gone
+	}
+	return resp.status, plain, false, nil
 }
 
 func (s *sealer) unseal(body []byte) ([]byte, error) {
@@ -411,8 +430,10 @@ func (s *sealer) unseal(body []byte) ([]byte, error) {
 }
 
 // handshake runs NEGOTIATE / CHALLENGE / AUTHENTICATE with empty bodies, as
-// pywinrm and masterzen/winrm do before sealing.
+// pywinrm and masterzen/winrm do before sealing, on a new connection that
+// then carries the session. On error no session or connection is left.
 func (s *sealer) handshake(ctx context.Context, t *transport) error {
+	s.drop()
 	nc, err := bodgit.NewClient(
 		bodgit.SetUserInfo(s.user, s.password.Reveal()),
 		bodgit.SetDomain(s.domain),
@@ -425,13 +446,27 @@ func (s *sealer) handshake(ctx context.Context, t *transport) error {
 	if err != nil {
 		return fmt.Errorf("%w: ntlm: %w", probes.ErrProtocol, err)
 	}
+	conn, err := dialBound(ctx, t.dial, t.host)
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	if err := s.authenticate(ctx, t, nc, negotiate); err != nil {
+		s.drop()
+		return err
+	}
+	s.session = nc.SecuritySession()
+	return nil
+}
+
+// authenticate runs the two legs of the handshake on s.conn.
+func (s *sealer) authenticate(ctx context.Context, t *transport, nc *bodgit.Client, negotiate []byte) error {
 	resp, err := s.leg(ctx, t, negotiate)
 	if err != nil {
 		return err
 	}
-	challenge, offered := negotiateToken(resp.Header.Values("WWW-Authenticate"))
-	status := resp.StatusCode
-	drain(resp)
+	challenge, offered := negotiateToken(resp.header.Values("WWW-Authenticate"))
+	status := resp.status
 	switch {
 	case status == http.StatusUnauthorized && !offered:
 		return fmt.Errorf("%w: host offers no Negotiate authentication", probes.ErrAuthFailed)
@@ -445,6 +480,9 @@ func (s *sealer) handshake(ctx context.Context, t *transport) error {
 	if need := ntlmSign | ntlmSeal | ntlmESS | ntlm128; flags&need != need {
 		return fmt.Errorf("%w: host does not offer 128-bit NTLM sealing (flags %#08x)", probes.ErrProtocol, flags)
 	}
+	if s.conn.closed {
+		return fmt.Errorf("%w: host closed the connection after its NTLM challenge", probes.ErrProtocol)
+	}
 	authenticate, err := nc.Authenticate(challenge, nil)
 	if err != nil {
 		return fmt.Errorf("%w: ntlm: %w", probes.ErrProtocol, err)
@@ -453,28 +491,28 @@ func (s *sealer) handshake(ctx context.Context, t *transport) error {
 	if err != nil {
 		return err
 	}
-	status = resp.StatusCode
-	drain(resp)
-	switch {
+	switch status = resp.status; {
 	case status == http.StatusUnauthorized:
 		return fmt.Errorf("%w: host rejected the credentials of user %q (HTTP 401)", probes.ErrAuthFailed, t.user)
 	case status != http.StatusOK:
 		return fmt.Errorf("%w: NTLM authentication answered HTTP %d", probes.ErrProtocol, status)
 	case nc.SecuritySession() == nil:
 		return fmt.Errorf("%w: no NTLM security session", probes.ErrProtocol)
+	case s.conn.closed:
+		return fmt.Errorf("%w: host closed the connection its NTLM session is bound to", probes.ErrProtocol)
 	}
-	s.session = nc.SecuritySession()
 	return nil
 }
 
-func (s *sealer) leg(ctx context.Context, t *transport, token []byte) (*http.Response, error) {
+// leg sends one handshake message on s.conn.
+func (s *sealer) leg(ctx context.Context, t *transport, token []byte) (*reply, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, http.NoBody)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", soapContentType)
 	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(token))
-	return t.base.RoundTrip(req)
+	return s.conn.roundTrip(ctx, req)
 }
 
 // negotiateToken finds the NTLM token of a "Negotiate <base64>" challenge;
