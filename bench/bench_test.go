@@ -2,10 +2,14 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,8 +59,7 @@ func TestBench(t *testing.T) {
 		rep.Command = fmt.Sprintf("%s=%s go test -run '^TestBench$' -timeout 3h ./bench", benchEnv, plan.Name)
 	}
 
-	// The storage fleet is cloned from real scans of simulated hosts, taken
-	// before any server process holds the simulated addresses.
+	// The storage fleet is cloned from real scans of simulated hosts.
 	defs, err := scheduler.LoadDefinitions("", scheduler.BundleFacts())
 	if err != nil {
 		t.Fatal(err)
@@ -153,19 +156,21 @@ func TestFleet(t *testing.T) {
 		name  string
 		kind  Kind
 		n     int
+		port  int
 		first string
 		last  string
 		err   bool
 	}{
-		{"ssh", SSH, 5000, "127.1.0.1:2222", "127.1.19.250:2222", false},
-		{"winrm", WinRM, 251, "127.2.0.1:5985", "127.2.1.1:5985", false},
-		{"snmp", SNMP, 1, "127.3.0.1:1161", "127.3.0.1:1161", false},
-		{"too many", SSH, maxHosts + 1, "", "", true},
-		{"unknown kind", Kind("telnet"), 1, "", "", true},
+		{"ssh", SSH, 5000, 2222, "127.1.0.1:2222", "127.1.19.250:2222", false},
+		{"winrm", WinRM, 251, 24001, "127.2.0.1:24001", "127.2.1.1:24001", false},
+		{"snmp", SNMP, 1, 1161, "127.3.0.1:1161", "127.3.0.1:1161", false},
+		{"too many", SSH, maxHosts + 1, 2222, "", "", true},
+		{"unknown kind", Kind("telnet"), 1, 2222, "", "", true},
+		{"port zero", SNMP, 1, 0, "", "", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			eps, err := Fleet(tc.kind, tc.n)
+			eps, err := Fleet(tc.kind, tc.n, tc.port)
 			if (err != nil) != tc.err {
 				t.Fatalf("err = %v", err)
 			}
@@ -181,6 +186,109 @@ func TestFleet(t *testing.T) {
 					t.Fatalf("address %s twice", e.Address)
 				}
 				seen[e.Address] = true
+			}
+		})
+	}
+}
+
+func TestCandidatePorts(t *testing.T) {
+	for _, k := range []Kind{SSH, WinRM, SNMP} {
+		ports := candidatePorts(k)
+		_, def, _ := layout(k)
+		if len(ports) != portAttempts || ports[0] != def {
+			t.Errorf("%s: candidates %v, want %d starting with %d", k, ports, portAttempts, def)
+		}
+		for _, p := range ports[1:] {
+			if p < randomPortMin || p >= randomPortMax || p == def {
+				t.Errorf("%s: candidate %d outside [%d, %d) or the default", k, p, randomPortMin, randomPortMax)
+			}
+		}
+	}
+}
+
+// holdPort binds a free port on addr (TCP or UDP, as kind listens) for the
+// rest of the test, standing in for another run's host there.
+func holdPort(t *testing.T, kind Kind, addr string) int {
+	t.Helper()
+	if kind == SNMP {
+		c, err := net.ListenPacket("udp", net.JoinHostPort(addr, "0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// bindErr tries to bind addr as kind listens and releases it at once.
+func bindErr(kind Kind, addr string) error {
+	if kind == SNMP {
+		c, err := net.ListenPacket("udp", addr)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		_ = ln.Close()
+	}
+	return err
+}
+
+// TestServeSkipsPortsInUse: a port taken on one of the fleet's addresses
+// (another benchmark run) makes the server release what it bound and move
+// to the next candidate; every host then listens on that one port, on its
+// own address.
+func TestServeSkipsPortsInUse(t *testing.T) {
+	c, err := newCreds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []Kind{SSH, WinRM, SNMP} {
+		t.Run(string(kind), func(t *testing.T) {
+			eps, err := Fleet(kind, 3, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			taken := holdPort(t, kind, eps[1].Address) // free on the first address, taken on the second
+			spec := ServeSpec{Kind: kind, N: 3, ClientKey: c.authorizedKey, User: c.user, Password: c.password}
+
+			spec.Ports = []int{taken}
+			if _, _, err := serve(spec); !errors.Is(err, syscall.EADDRINUSE) {
+				t.Fatalf("only port %d, taken: err = %v, want EADDRINUSE", taken, err)
+			}
+			first := net.JoinHostPort(eps[0].Address, strconv.Itoa(taken))
+			if err := bindErr(kind, first); err != nil {
+				t.Fatalf("%s still bound after the failed start: %v", first, err)
+			}
+
+			spec.Ports = append([]int{taken}, candidatePorts(kind)[1:]...)
+			info, stop, err := serve(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			port := info.Endpoints[0].Port
+			if port == taken {
+				t.Fatalf("served on the taken port %d", taken)
+			}
+			for i, e := range info.Endpoints {
+				if e.Port != port || e.Address != eps[i].Address {
+					t.Errorf("endpoint %d: %s, want %s port %d", i, e, eps[i].Address, port)
+				}
+				if err := bindErr(kind, e.String()); !errors.Is(err, syscall.EADDRINUSE) {
+					t.Errorf("%s: not held by the server (bind: %v)", e, err)
+				}
+			}
+			if kind == SSH && !strings.Contains(info.KnownHosts, "["+eps[2].Address+"]:"+strconv.Itoa(port)+" ") {
+				t.Errorf("known_hosts does not name [%s]:%d:\n%s", eps[2].Address, port, info.KnownHosts)
 			}
 		})
 	}

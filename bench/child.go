@@ -161,13 +161,22 @@ func fileLimit() uint64 {
 	return lim.Cur
 }
 
+// selfExe names the running executable's own file even after its path has
+// been replaced: another run's build (`make bench-smoke` while `make bench`
+// runs) rewrites bin/otsweep-bench.test, and a child started from that
+// path would be the other build, or fail to start while it is written.
+const selfExe = "/proc/self/exe"
+
 // child starts this binary again in mode with spec on its standard input.
 func child(ctx context.Context, mode string, stdout io.Writer) (*exec.Cmd, io.WriteCloser, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, nil, fmt.Errorf("bench: own executable: %w", err)
+	exe := selfExe
+	if _, err := os.Stat(exe); err != nil {
+		if exe, err = os.Executable(); err != nil {
+			return nil, nil, fmt.Errorf("bench: own executable: %w", err)
+		}
 	}
 	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
+	cmd.Args[0] = os.Args[0] // as ps shows it
 	cmd.Env = append(os.Environ(), childEnv+"="+mode)
 	cmd.Stdout, cmd.Stderr = stdout, os.Stderr
 	cmd.WaitDelay = 10 * time.Second

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	xssh "golang.org/x/crypto/ssh"
@@ -26,11 +29,29 @@ const (
 	SNMP  Kind = "snmp"
 )
 
-// Ports the simulated hosts listen on (every host has its own address).
+// layout is the second octet of kind k's loopback addresses (127.K.x.y)
+// and the port its hosts try first; when that port is taken on any of the
+// addresses, a server picks another (see serve).
+func layout(k Kind) (octet, defaultPort int, ok bool) {
+	switch k {
+	case SSH:
+		return 1, 2222, true
+	case WinRM:
+		return 2, 5985, true
+	case SNMP:
+		return 3, 1161, true
+	}
+	return 0, 0, false
+}
+
+// Random candidate ports, tried after the default one, lie in
+// [randomPortMin, randomPortMax): below Linux's default ephemeral range
+// (32768-60999), so that no outgoing connection can hold one.
 const (
-	sshPort   = 2222
-	winrmPort = 5985
-	snmpPort  = 1161
+	randomPortMin = 20000
+	randomPortMax = 32000
+	// portAttempts is how many candidate ports a server tries in all.
+	portAttempts = 8
 )
 
 // maxHosts is how many distinct addresses one kind has: 127.K.0.1 to
@@ -45,29 +66,40 @@ type Endpoint struct {
 
 func (e Endpoint) String() string { return net.JoinHostPort(e.Address, strconv.Itoa(e.Port)) }
 
-// Fleet returns the endpoints of n simulated hosts of kind k, each on its
-// own loopback address: 127.1.x.y for SSH, 127.2.x.y for WinRM, 127.3.x.y
-// for SNMP.
-func Fleet(k Kind, n int) ([]Endpoint, error) {
-	var octet, port int
-	switch k {
-	case SSH:
-		octet, port = 1, sshPort
-	case WinRM:
-		octet, port = 2, winrmPort
-	case SNMP:
-		octet, port = 3, snmpPort
-	default:
+// Fleet returns the endpoints of n simulated hosts of kind k listening on
+// port, each on its own loopback address: 127.1.x.y for SSH, 127.2.x.y for
+// WinRM, 127.3.x.y for SNMP.
+func Fleet(k Kind, n, port int) ([]Endpoint, error) {
+	octet, _, ok := layout(k)
+	if !ok {
 		return nil, fmt.Errorf("bench: unknown endpoint kind %q", k)
 	}
 	if n < 0 || n > maxHosts {
 		return nil, fmt.Errorf("bench: %d %s hosts: at most %d", n, k, maxHosts)
+	}
+	if port < 1 || port > 65535 {
+		return nil, fmt.Errorf("bench: %s hosts: port %d out of range", k, port)
 	}
 	out := make([]Endpoint, n)
 	for i := range out {
 		out[i] = Endpoint{Address: fmt.Sprintf("127.%d.%d.%d", octet, i/250, i%250+1), Port: port}
 	}
 	return out, nil
+}
+
+// candidatePorts are the ports a server of kind k tries, in order: the
+// kind's default port, then random ones from [randomPortMin,
+// randomPortMax), portAttempts in all, without repeats.
+func candidatePorts(k Kind) []int {
+	_, port, _ := layout(k)
+	out := []int{port}
+	for len(out) < portAttempts {
+		p := randomPortMin + rand.IntN(randomPortMax-randomPortMin)
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Recordings the simulated hosts serve, assigned round-robin: a mixed
@@ -92,6 +124,9 @@ type ServeSpec struct {
 	// User and Password are the WinRM account.
 	User     string `json:"user,omitempty"`
 	Password string `json:"password,omitempty"`
+	// Ports are the candidate ports, tried in order (see serve); empty
+	// means the kind's default port, then random ones.
+	Ports []int `json:"ports,omitempty"`
 }
 
 // ServeInfo is what a server process reports once it listens.
@@ -104,11 +139,39 @@ type ServeInfo struct {
 
 // serve starts the hosts of spec in this process and returns what clients
 // need and a function that stops them all.
+//
+// All hosts of one server share one port, on their distinct addresses. The
+// port is the first of spec.Ports (default: candidatePorts) that is free on
+// every address: when a listener cannot bind because its address and port
+// are in use (another benchmark run, a lab left running), everything
+// started is stopped and the next candidate is tried. Any other error ends
+// serve.
 func serve(spec ServeSpec) (*ServeInfo, func(), error) {
-	eps, err := Fleet(spec.Kind, spec.N)
-	if err != nil {
-		return nil, nil, err
+	ports := spec.Ports
+	if len(ports) == 0 {
+		ports = candidatePorts(spec.Kind)
 	}
+	var inUse []int
+	for _, port := range ports {
+		eps, err := Fleet(spec.Kind, spec.N, port)
+		if err != nil {
+			return nil, nil, err
+		}
+		info, stop, err := serveOn(spec, eps)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			inUse = append(inUse, port)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return info, stop, nil
+	}
+	return nil, nil, fmt.Errorf("bench: %d %s hosts: ports %v in use on some of their addresses: %w", spec.N, spec.Kind, inUse, syscall.EADDRINUSE)
+}
+
+// serveOn starts spec's hosts on eps. On error nothing is left listening.
+func serveOn(spec ServeSpec, eps []Endpoint) (*ServeInfo, func(), error) {
 	info := &ServeInfo{Endpoints: eps}
 	switch spec.Kind {
 	case SSH:
@@ -168,7 +231,7 @@ func serve(spec ServeSpec) (*ServeInfo, func(), error) {
 		info.Community = snmpCommunity
 		return info, stop, nil
 	}
-	return nil, nil, errors.New("bench: unreachable")
+	return nil, nil, fmt.Errorf("bench: unknown endpoint kind %q", spec.Kind)
 }
 
 // serveFor runs spec's hosts until ctx ends.

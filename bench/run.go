@@ -171,7 +171,7 @@ func (r *Runner) sweepKind(ctx context.Context, kind Kind, ns []int, c creds) ([
 		return nil, err
 	}
 	defer srv.Stop()
-	r.log().Info("servers up", "kind", kind, "hosts", largest, "duration", time.Since(t0).Round(time.Millisecond))
+	r.log().Info("servers up", "kind", kind, "hosts", largest, "port", srv.Info.Endpoints[0].Port, "duration", time.Since(t0).Round(time.Millisecond))
 	base := ScanSpec{Kind: kind, Concurrency: r.Plan.Concurrency, Timeout: hostTimeout, User: c.user,
 		KeyPEM: c.keyPEM, Password: c.password, Community: srv.Info.Community, HostKey: srv.Info.HostKey}
 	if kind == SSH {
@@ -258,8 +258,8 @@ func removeDB(path string) {
 // Templates scans a few simulated hosts of every kind in this process with
 // the real runner and returns the scans it would have stored, to clone a
 // storage fleet from: Linux (four recordings), Windows (four) and SNMP
-// (one). It uses the simulated hosts' addresses: run it while no server
-// process is up.
+// (one). Its hosts listen on a port free at the time (see serve), so it
+// may run while server processes, of this run or another, hold theirs.
 func (r *Runner) Templates(ctx context.Context, defs *scheduler.Definitions) ([]store.Scan, error) {
 	c, err := newCreds()
 	if err != nil {
