@@ -80,12 +80,15 @@ bench:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ansible >&2; \
 	  else echo "make bench: ansible is not installed and this is not root: the Ansible peer is skipped" >&2; fi; \
 	fi
-	$(GO) test -c -o bin/otsweep-bench.test ./bench
-	cd bench && OTSWEEP_BENCH=full OTSWEEP_BENCH_COMMAND="make bench" ../bin/otsweep-bench.test -test.run '^TestBench$$' -test.timeout 3h
+	@bin=bin/otsweep-bench.$$$$.test; $(GO) test -c -o $$bin ./bench && \
+	cd bench && OTSWEEP_BENCH=full OTSWEEP_BENCH_COMMAND="make bench" ../$$bin -test.run '^TestBench$$' -test.timeout 3h; \
+	rc=$$?; rm -f ../$$bin; exit $$rc
 
+# Each run builds its own binary, so that two runs at once do not collide.
 bench-smoke:
-	$(GO) test -c -o bin/otsweep-bench.test ./bench
-	cd bench && OTSWEEP_BENCH=smoke OTSWEEP_BENCH_COMMAND="make bench-smoke" ../bin/otsweep-bench.test -test.run '^TestBench$$' -test.timeout 5m
+	@bin=bin/otsweep-bench.$$$$.test; $(GO) test -c -o $$bin ./bench && \
+	cd bench && OTSWEEP_BENCH=smoke OTSWEEP_BENCH_COMMAND="make bench-smoke" ../$$bin -test.run '^TestBench$$' -test.timeout 5m; \
+	rc=$$?; rm -f ../$$bin; exit $$rc
 
 clean:
 	rm -rf bin

@@ -335,6 +335,11 @@ func TestRowsVerdicts(t *testing.T) {
 			[]string{"wall time", "scanner CPU per host"}},
 		{"rss at 5000", true, SweepResult{Kind: SSH, N: 5000, Otsweep: m(50*time.Second, 50*time.Second, 301<<20), Bare: m(50*time.Second, 50*time.Second, 50<<20)},
 			[]string{"scanner peak RSS"}},
+		{"rss of the first sweep counts", true, SweepResult{Kind: SSH, N: 5000, Otsweep: m(50*time.Second, 50*time.Second, 200<<20),
+			First: m(60*time.Second, 60*time.Second, 320<<20), Bare: m(50*time.Second, 50*time.Second, 50<<20)},
+			[]string{"scanner peak RSS"}},
+		{"first sweep not judged on CPU", true, SweepResult{Kind: SSH, N: 1000, Otsweep: m(time.Second, time.Second, 1),
+			First: m(9*time.Second, 9*time.Second, 1), Bare: m(time.Second, time.Second, 1)}, nil},
 		{"wall bound only at 1000", true, SweepResult{Kind: SSH, N: 100, Otsweep: m(3*time.Second, time.Second, 1), Bare: m(time.Second, time.Second, 1)}, nil},
 		{"smoke judges nothing", false, SweepResult{Kind: SSH, N: 1000, Otsweep: m(14*time.Second, 16*time.Second, 100<<20), Bare: m(10*time.Second, 10*time.Second, 50<<20)}, nil},
 	}

@@ -188,7 +188,8 @@ func targets(spec ScanSpec) ([]scheduler.Target, error) {
 }
 
 // runOtsweep is `otsweep scan` over spec's hosts (drift recorded after
-// each save, as the command does), minus the printing.
+// each save and results summarized once stored, as the command does for its
+// table), minus the printing.
 func runOtsweep(ctx context.Context, spec ScanSpec) (*ScanResult, error) {
 	cpu0 := cpuTime()
 	defs, err := scheduler.LoadDefinitions("", scheduler.BundleFacts())
@@ -220,7 +221,7 @@ func runOtsweep(ctx context.Context, spec ScanSpec) (*ScanResult, error) {
 	}
 	drift := &scheduler.Drift{Store: st, Defs: defs, Logger: log}
 	r := &scheduler.Runner{Defs: defs, Store: st, Concurrency: spec.Concurrency, DefaultTimeout: spec.Timeout, Logger: log,
-		AfterSave: drift.AfterSave}
+		AfterSave: drift.AfterSave, Summarize: true}
 	sweep, runErr := r.Run(ctx, "bench", "manual", jobs)
 	if err := st.Close(); err != nil && runErr == nil {
 		runErr = err
