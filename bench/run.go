@@ -32,8 +32,8 @@ type Plan struct {
 	// plant's first sweep, every row written), the others into the
 	// previous sweep's (the daily sweep, only changes written); the first
 	// is reported apart when Repeat > 1.
-	Repeat int
-	Storage     StorageSpec
+	Repeat  int
+	Storage StorageSpec
 	// PeerHosts real sshd hosts for the Ansible comparison; 0 skips it.
 	PeerHosts int
 	// Targets says whether the targets apply (they are stated for
