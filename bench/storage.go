@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -201,8 +202,37 @@ func RunStorage(ctx context.Context, dir string, spec StorageSpec, templates []s
 			res.DBBytes += fi.Size()
 		}
 	}
+	if keep := os.Getenv(KeepDBEnv); keep != "" {
+		if err := copyFile(path, keep); err != nil {
+			return nil, fmt.Errorf("bench: keep the year database: %w", err)
+		}
+	}
 	res.Total, res.Load = time.Since(began), LoadAverage()
 	return res, nil
+}
+
+// KeepDBEnv names a file that receives a copy of the storage benchmark's
+// database after its last sweep, for measuring reads of a year of history
+// (store and report benchmarks) without writing the year again.
+const KeepDBEnv = "OTSWEEP_BENCH_KEEP_DB"
+
+// copyFile copies the closed database src to dst (mode 0600: it holds a
+// simulated plant's weaknesses like a real one would).
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // recordDrift records the drift of every scan in ids with workers

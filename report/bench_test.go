@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -153,6 +155,90 @@ func BenchmarkBuild30Days(b *testing.B) {
 			}
 		}
 	})
+}
+
+// yearDBEnv names a database written by the storage benchmark
+// (OTSWEEP_BENCH_KEEP_DB of bench): a year of daily sweeps of 1,000 hosts.
+// BenchmarkBuildYear skips without it.
+const yearDBEnv = "OTSWEEP_BENCH_YEAR_DB"
+
+// openYear opens a copy of the database named by yearDBEnv (opening
+// migrates it, and the file named stays as it was), or skips.
+func openYear(b *testing.B) *store.Store {
+	b.Helper()
+	src := os.Getenv(yearDBEnv)
+	if src == "" {
+		b.Skipf("%s names no database (bench's OTSWEEP_BENCH_KEEP_DB writes one)", yearDBEnv)
+	}
+	dst := filepath.Join(b.TempDir(), "year.db")
+	in, err := os.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(b.Context(), dst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// BenchmarkBuildYear builds the dashboard's 30-day view of the latest sweep
+// of a year of history, as the storage benchmark measures it, with the two
+// store reads it is made of as sub-benchmarks.
+func BenchmarkBuildYear(b *testing.B) {
+	st := openYear(b)
+	defs := definitions(b)
+	sw, err := st.LatestSweep(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := Options{SweepID: sw.ID, Now: sw.Started.Add(6 * time.Hour), HistoryDays: 30}
+	b.Run("Build", func(b *testing.B) {
+		cpu := cpuPerOp(b)
+		for b.Loop() {
+			r, err := Build(b.Context(), st, defs, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(r.Assets) != sw.Hosts {
+				b.Fatalf("%d assets, want %d", len(r.Assets), sw.Hosts)
+			}
+		}
+		cpu()
+	})
+	b.Run("store-ScansOfSweep", func(b *testing.B) {
+		cpu := cpuPerOp(b)
+		for b.Loop() {
+			if _, err := st.ScansOfSweep(b.Context(), sw.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu()
+	})
+}
+
+// cpuPerOp starts counting the CPU time of the process (all threads, GC
+// and SQLite included); the function it returns reports it per op as
+// "cpu-ns/op", which holds on a loaded machine where ns/op does not.
+func cpuPerOp(b *testing.B) func() {
+	start, ok := processCPU()
+	return func() {
+		if end, _ := processCPU(); ok {
+			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
 }
 
 // BenchmarkRender renders the 1,000-host report in each format.

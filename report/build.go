@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -42,9 +41,6 @@ type Options struct {
 	Countermeasures []mapping.Countermeasure
 }
 
-// historyWorkers bounds the concurrent AssetHistory reads of one Build.
-const historyWorkers = 4
-
 // Build reads one sweep and the drift window before it from st and returns
 // the report model. It only reads. ctx bounds every query; when it ends,
 // Build returns its error. A sweep that does not exist (or, for SweepID 0,
@@ -76,10 +72,8 @@ func Build(ctx context.Context, st *store.Store, defs *scheduler.Definitions, op
 		return nil, fmt.Errorf("report: build: %w", err)
 	}
 	since := sw.Started.AddDate(0, 0, -opts.HistoryDays)
-	// The drift histories are read while the sweep loads: they need only the
-	// asset names, which the asset list gives before the sweep is read. When
-	// the sweep covered only a small part of the known assets, they are read
-	// afterwards, for its assets only.
+	// The drift histories are read while the sweep loads: one query for
+	// every asset of the sweep.
 	type prefetched struct {
 		hist map[string][]store.Scan
 		err  error
@@ -88,23 +82,7 @@ func Build(ctx context.Context, st *store.Store, defs *scheduler.Definitions, op
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		recs, err := st.Assets(hctx, true)
-		if err != nil {
-			pre <- prefetched{err: err}
-			return
-		}
-		var names []string
-		for _, a := range recs {
-			// An asset removed from the inventory before the window cannot
-			// be in the sweep: a later scan would have cleared the mark.
-			if a.Removed.IsZero() || !a.Removed.Before(since) {
-				names = append(names, a.Name)
-			}
-		}
-		if len(names) > 2*sw.Hosts+16 {
-			names = nil
-		}
-		h, err := histories(hctx, st, names, since, sw.ID)
+		h, err := st.SweepHistories(hctx, sw.ID, since)
 		pre <- prefetched{h, err}
 	}()
 	scans, err := st.ScansOfSweep(ctx, sw.ID)
@@ -117,19 +95,6 @@ func Build(ctx context.Context, st *store.Store, defs *scheduler.Definitions, op
 	p := <-pre
 	if p.err != nil {
 		return nil, fmt.Errorf("report: build sweep %d: history: %w", sw.ID, p.err)
-	}
-	var missing []string
-	for _, sc := range scans {
-		if _, ok := p.hist[sc.Asset.Name]; !ok {
-			missing = append(missing, sc.Asset.Name)
-		}
-	}
-	if len(missing) > 0 {
-		more, err := histories(ctx, st, missing, since, sw.ID)
-		if err != nil {
-			return nil, fmt.Errorf("report: build sweep %d: history: %w", sw.ID, err)
-		}
-		maps.Copy(p.hist, more)
 	}
 	history := make([][]store.Scan, len(scans))
 	for i, sc := range scans {
@@ -172,53 +137,6 @@ func latestPerAsset(scans []store.Scan) []store.Scan {
 		out = append(out, sc)
 	}
 	return out
-}
-
-// histories reads the scans of the named assets since the given time, up to
-// and including sweep maxSweep, with a few concurrent readers. The first
-// error ends the others. An asset never scanned has no history.
-func histories(ctx context.Context, st *store.Store, names []string, since time.Time, maxSweep int64) (map[string][]store.Scan, error) {
-	out := make([][]store.Scan, len(names))
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(historyWorkers, len(names)) {
-		wg.Go(func() {
-			for i := range next {
-				h, err := st.AssetHistory(ctx, names[i], since)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					cancel(err)
-					continue
-				}
-				keep := h[:0]
-				for _, sc := range h {
-					if sc.SweepID <= maxSweep {
-						keep = append(keep, sc)
-					}
-				}
-				out[i] = keep
-			}
-		})
-	}
-feed:
-	for i := range names {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return nil, err
-	}
-	m := make(map[string][]store.Scan, len(names))
-	for i, n := range names {
-		m[n] = out[i]
-	}
-	return m, nil
 }
 
 // builder holds what assembling one report needs.

@@ -141,12 +141,16 @@ func BenchmarkSaveSweep(b *testing.B) {
 		b.Fatal(err)
 	}
 	first := dbSize(ctx, b, s)
+	cpu, measured := processCPU()
 	for b.Loop() {
 		if err := saveSweep(ctx, s, f); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	if end, _ := processCPU(); measured {
+		b.ReportMetric(float64(end-cpu)/float64(b.N*benchHosts), "cpu-ns/scan")
+	}
 	grown := dbSize(ctx, b, s) - first
 	b.ReportMetric(float64(first), "first-sweep-bytes")
 	b.ReportMetric(float64(grown)/float64(b.N), "bytes/sweep")

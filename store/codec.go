@@ -87,14 +87,30 @@ func (d requirementDoc) result(id string, state mapping.State) mapping.Requireme
 
 // marshalDoc encodes v deterministically (struct field order, no HTML
 // escaping, no trailing newline), so equal content has equal bytes and hash.
-func marshalDoc(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+func marshalDoc(v any) ([]byte, error) { return newDocEncoder().encode(v) }
+
+// docEncoder encodes documents as marshalDoc does, reusing one buffer and
+// encoder for the ~150 documents of a scan. It is not safe for concurrent
+// use.
+type docEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newDocEncoder() *docEncoder {
+	e := &docEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}
+
+// encode returns v's document in a new slice.
+func (e *docEncoder) encode(v any) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	return bytes.Clone(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))), nil
 }
 
 // item is one value of one named thing (a check, a requirement, a fact) of one

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -113,7 +114,9 @@ func prepare(sc *Scan) (*prepared, error) {
 		*v.dst = sql.NullString{String: s, Valid: true}
 	}
 
+	enc := newDocEncoder()
 	seen := make(map[string]bool, len(sc.Checks))
+	p.checks = make([]item, 0, len(sc.Checks))
 	for _, c := range sc.Checks {
 		switch {
 		case c.ID == "" || seen[c.ID]:
@@ -122,13 +125,14 @@ func prepare(sc *Scan) (*prepared, error) {
 			return nil, fmt.Errorf("check %s: status %q: %w", c.ID, c.Status, ErrInvalid)
 		}
 		seen[c.ID] = true
-		doc, err := marshalDoc(newCheckDoc(c))
+		doc, err := enc.encode(newCheckDoc(c))
 		if err != nil {
 			return nil, fmt.Errorf("check %s: %w", c.ID, err)
 		}
 		p.checks = append(p.checks, newItem(c.ID, string(c.Status), doc))
 	}
 	clear(seen)
+	p.requirements = make([]item, 0, len(sc.Requirements))
 	for _, r := range sc.Requirements {
 		switch {
 		case r.ID == "" || seen[r.ID]:
@@ -137,12 +141,13 @@ func prepare(sc *Scan) (*prepared, error) {
 			return nil, fmt.Errorf("requirement %s: state %q: %w", r.ID, r.State, ErrInvalid)
 		}
 		seen[r.ID] = true
-		doc, err := marshalDoc(newRequirementDoc(r))
+		doc, err := enc.encode(newRequirementDoc(r))
 		if err != nil {
 			return nil, fmt.Errorf("requirement %s: %w", r.ID, err)
 		}
 		p.requirements = append(p.requirements, newItem(r.ID, string(r.State), doc))
 	}
+	p.facts = make([]item, 0, len(sc.Facts))
 	for name, v := range sc.Facts {
 		var b bytes.Buffer
 		if name == "" {
@@ -169,7 +174,9 @@ func (s *Store) SaveScan(ctx context.Context, sc *Scan) (int64, error) {
 	}
 	var id int64
 	err = s.write(ctx, func(t *tx) error {
-		if err := sweepRunning(ctx, t, sc.SweepID); err != nil {
+		// The heartbeat also tells whether the sweep takes scans.
+		if err := updateRunning(ctx, t, sc.SweepID, `UPDATE sweeps SET heartbeat_at = ? WHERE id = ? AND status = 'running'`,
+			t.now.UnixNano(), sc.SweepID); err != nil {
 			return err
 		}
 		assetID, revID, err := upsertAsset(ctx, t, sc.Asset, sc.Status == probes.StatusOK)
@@ -183,9 +190,6 @@ func (s *Store) SaveScan(ctx context.Context, sc *Scan) (int64, error) {
 			sc.SweepID, assetID, revID, string(sc.Status), sc.Error, nanos(sc.Started), nanos(sc.Finished), sc.Elevated,
 			int64(sc.Cost.CPU), sc.Cost.Processes, p.target, p.achieved, p.potential); err != nil {
 			return fmt.Errorf("insert scan: %w", err)
-		}
-		if _, err := t.ExecContext(ctx, `UPDATE sweeps SET heartbeat_at = ? WHERE id = ?`, t.now.UnixNano(), sc.SweepID); err != nil {
-			return fmt.Errorf("heartbeat: %w", err)
 		}
 		if sc.Status != probes.StatusOK {
 			return nil
@@ -274,33 +278,61 @@ func (d intervalTable) stateExpr() string {
 	return "x." + d.state
 }
 
+// packExpr is the SQL text of one interval row of x (this table) as unpack
+// reads it: key, document and state, the state prefixed with its length in
+// bytes. One printf and one concatenation cost SQLite less than a
+// concatenation per field; the text is concatenated, not formatted, so that
+// a NUL byte in it cannot cut it short.
+func (d intervalTable) packExpr() string {
+	state := d.stateExpr()
+	return fmt.Sprintf(`printf('%%d,%%d,%%d,', x.%s, x.%s, octet_length(%s)) || %s`, d.key, d.doc, state, state)
+}
+
+// currentQuery selects the current rows of interval table d of one asset
+// (the parameter): key, name, state, document hash and from_scan.
+func currentQuery(d intervalTable) string {
+	return fmt.Sprintf(`SELECT x.%[2]s, n.name, %[3]s, e.hash, x.from_scan
+		FROM %[1]s x INDEXED BY %[1]s_current
+		JOIN names n ON n.id = x.%[2]s JOIN evidence e ON e.id = x.%[4]s
+		WHERE x.asset_id = ? AND x.to_scan IS NULL`, d.table, d.key, d.stateExpr(), d.doc)
+}
+
+// openRow is an asset's current interval row of one item.
 type openRow struct {
-	KeyID    int64  `db:"key_id"`
-	Name     string `db:"name"`
-	State    string `db:"state"`
-	Hash     []byte `db:"hash"`
-	FromScan int64  `db:"from_scan"`
-	seen     bool
+	keyID, fromScan int64
+	name, state     string
+	hash            [sha256.Size]byte
+	seen            bool
 }
 
 // writeIntervals brings table d of one asset to items as of scan. It reads
-// the asset's current rows through the partial index of open rows, so its cost
-// follows the number of current items, not the length of the history. An item
-// whose state and document equal the current row's is left alone; a changed
-// item's current row is closed at scan and a new row opened; a current row
-// with no item any more is closed.
+// the asset's current rows through the covering partial index of current
+// rows (migration 003), so its cost follows the number of current items, not
+// the length of the history. An item whose state and document equal the
+// current row's is left alone; a changed item's current row is closed at
+// scan and a new row opened; a current row with no item any more is closed.
 func writeIntervals(ctx context.Context, t *tx, d intervalTable, assetID, scan int64, items []item) error {
-	var rows []*openRow
-	if err := t.SelectContext(ctx, &rows, fmt.Sprintf(`SELECT x.%[2]s AS key_id, n.name AS name, %[3]s AS state,
-			e.hash AS hash, x.from_scan AS from_scan
-		FROM %[1]s x INDEXED BY %[1]s_open
-		JOIN names n ON n.id = x.%[2]s JOIN evidence e ON e.id = x.%[4]s
-		WHERE x.asset_id = ? AND x.to_scan IS NULL`, d.table, d.key, d.stateExpr(), d.doc), assetID); err != nil {
+	var (
+		rows []*openRow
+		hash sql.RawBytes
+	)
+	err := queryRows(ctx, t.Tx, func(rs *sql.Rows) error {
+		r := &openRow{}
+		if err := rs.Scan(&r.keyID, &r.name, &r.state, &hash, &r.fromScan); err != nil {
+			return err
+		}
+		if len(hash) == len(r.hash) {
+			copy(r.hash[:], hash)
+		} // else it stays zero, which no document hashes to: the item is rewritten
+		rows = append(rows, r)
+		return nil
+	}, currentQuery(d), assetID)
+	if err != nil {
 		return fmt.Errorf("read current %s states: %w", d.what, err)
 	}
 	current := make(map[string]*openRow, len(rows))
 	for _, r := range rows {
-		current[r.Name] = r
+		current[r.name] = r
 	}
 	closeSQL := fmt.Sprintf(`UPDATE %s SET to_scan = ? WHERE asset_id = ? AND %s = ? AND from_scan = ?`, d.table, d.key)
 	var insertSQL string
@@ -314,16 +346,16 @@ func writeIntervals(ctx context.Context, t *tx, d intervalTable, assetID, scan i
 		cur := current[it.name]
 		if cur != nil {
 			cur.seen = true
-			if cur.State == it.state && bytes.Equal(cur.Hash, it.hash[:]) {
+			if cur.state == it.state && cur.hash == it.hash {
 				continue
 			}
-			if _, err := t.ExecContext(ctx, closeSQL, scan, assetID, cur.KeyID, cur.FromScan); err != nil {
+			if _, err := t.ExecContext(ctx, closeSQL, scan, assetID, cur.keyID, cur.fromScan); err != nil {
 				return fmt.Errorf("%s %s: close: %w", d.what, it.name, err)
 			}
 		}
 		var keyID int64
 		if cur != nil {
-			keyID = cur.KeyID
+			keyID = cur.keyID
 		} else {
 			var err error
 			if keyID, err = internName(ctx, t, it.name); err != nil {
@@ -346,8 +378,8 @@ func writeIntervals(ctx context.Context, t *tx, d intervalTable, assetID, scan i
 		if cur.seen {
 			continue
 		}
-		if _, err := t.ExecContext(ctx, closeSQL, scan, assetID, cur.KeyID, cur.FromScan); err != nil {
-			return fmt.Errorf("%s %s: close: %w", d.what, cur.Name, err)
+		if _, err := t.ExecContext(ctx, closeSQL, scan, assetID, cur.keyID, cur.fromScan); err != nil {
+			return fmt.Errorf("%s %s: close: %w", d.what, cur.name, err)
 		}
 	}
 	return nil
