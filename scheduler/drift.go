@@ -22,6 +22,7 @@ import (
 type DriftStore interface {
 	Scan(ctx context.Context, id int64) (*store.Scan, error)
 	PreviousScan(ctx context.Context, asset string, beforeScanID int64, onlyOK bool) (*store.Scan, error)
+	PreviousScanHead(ctx context.Context, asset string, beforeScanID int64, onlyOK bool) (*store.Scan, error)
 	RecordDrift(ctx context.Context, scanID int64, events []store.DriftEvent) (bool, error)
 	ScansWithoutDrift(ctx context.Context, afterID int64, limit int) ([]int64, error)
 }
@@ -71,11 +72,25 @@ func (d *Drift) RecordSaved(ctx context.Context, saved *store.Scan) ([]store.Dri
 	if saved == nil || saved.ID <= 0 {
 		return nil, false, errors.New("drift: scan not saved")
 	}
-	return d.record(ctx, asStored(saved))
+	cur := asStored(saved)
+	if !saved.Unchanged || saved.Status != probes.StatusOK {
+		return d.record(ctx, cur)
+	}
+	// Nothing changed in the asset's history: when the previous scan has
+	// status ok, it holds exactly cur's results, and only its row (status,
+	// times, security levels) needs reading.
+	prev, err := d.Store.PreviousScanHead(ctx, cur.Asset.Name, cur.ID, false)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && prev.Status != probes.StatusOK) {
+		return d.record(ctx, cur)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("drift of %s scan %d: previous scan: %w", cur.Asset.Name, cur.ID, err)
+	}
+	prev.Checks, prev.Requirements, prev.Facts = cur.Checks, cur.Requirements, cur.Facts
+	return d.finish(ctx, cur, CompareScans(cur, prev, prev, d.Defs))
 }
 
 func (d *Drift) record(ctx context.Context, cur *store.Scan) ([]store.DriftEvent, bool, error) {
-	scanID := cur.ID
 	prevAny, err := d.previous(ctx, cur, false)
 	if err != nil {
 		return nil, false, err
@@ -86,7 +101,12 @@ func (d *Drift) record(ctx context.Context, cur *store.Scan) ([]store.DriftEvent
 			return nil, false, err
 		}
 	}
-	events := CompareScans(cur, prevAny, prevOK, d.Defs)
+	return d.finish(ctx, cur, CompareScans(cur, prevAny, prevOK, d.Defs))
+}
+
+// finish records the events computed for cur.
+func (d *Drift) finish(ctx context.Context, cur *store.Scan, events []store.DriftEvent) ([]store.DriftEvent, bool, error) {
+	scanID := cur.ID
 	recorded, err := d.Store.RecordDrift(ctx, scanID, events)
 	if err != nil {
 		return nil, false, fmt.Errorf("drift of %s scan %d: %w", cur.Asset.Name, scanID, err)

@@ -48,12 +48,15 @@ func TestRecordSavedMatchesReadBack(t *testing.T) {
 		return &stubProber{obs: obs}
 	}
 	debian, ubuntu := recorded("debian12-root", "/etc/issue.net"), recorded("ubuntu2204-root", "none\xff\xfe")
-	sequence := []probes.Prober{hardened.prober(), weak.prober(), down.prober(), weak.prober(), hardened.prober(),
-		down.prober(), down.prober(), hardened.prober(), debian, ubuntu, down.prober(), debian, ubuntu}
+	// Repeats change nothing in the history: drift then reads only the
+	// previous scan's row (store.Scan.Unchanged), and must still match.
+	sequence := []probes.Prober{hardened.prober(), hardened.prober(), weak.prober(), weak.prober(), down.prober(), weak.prober(),
+		hardened.prober(), down.prober(), down.prober(), hardened.prober(), debian, debian, debian, ubuntu, down.prober(),
+		ubuntu, debian, ubuntu, ubuntu}
 
 	bp, _ := defs.Blueprints.Get("linux-server")
 	d := &Drift{Store: st, Defs: defs}
-	compared, inMemory, events := 0, 0, 0
+	compared, inMemory, events, unchanged := 0, 0, 0, 0
 	for i, p := range sequence {
 		job := Job{Asset: store.Asset{Name: "hmi-01", Address: "192.0.2.10", Role: "linux-server", Zone: "cell-3",
 			Platform: "linux", Transport: "ssh"}, Prober: p, Blueprint: bp}
@@ -61,6 +64,9 @@ func TestRecordSavedMatchesReadBack(t *testing.T) {
 			AfterSave: func(ctx context.Context, ar AssetResult) error {
 				if ar.saved != nil {
 					inMemory++
+					if ar.saved.Unchanged {
+						unchanged++
+					}
 				}
 				got, recorded, err := d.RecordAfterSave(ctx, ar)
 				if err != nil || !recorded {
@@ -84,7 +90,12 @@ func TestRecordSavedMatchesReadBack(t *testing.T) {
 	if compared != len(sequence) || inMemory != len(sequence) {
 		t.Fatalf("compared %d, in memory %d, of %d scans", compared, inMemory, len(sequence))
 	}
-	if events < len(sequence) {
+	// hardened, weak, debian ×2 and ubuntu repeat right after an ok scan;
+	// the repeat after an unreachable one takes the full path.
+	if unchanged < 5 {
+		t.Fatalf("%d scans changed nothing: the sequence does not test that path", unchanged)
+	}
+	if events < len(sequence)/2 {
 		t.Fatalf("only %d events over %d transitions: the sequence tests nothing", events, len(sequence))
 	}
 }

@@ -124,10 +124,12 @@ func cloneScan(sc *Scan) *Scan {
 }
 
 // canonical is what a scan looks like read back: results sorted by ID, times
-// in UTC, results dropped for failed scans.
+// in UTC, results dropped for failed scans, no Unchanged (SaveScan's report
+// on the write, not stored).
 func canonical(sc Scan) Scan {
 	c := *cloneScan(&sc)
 	c.Started, c.Finished = c.Started.UTC(), c.Finished.UTC()
+	c.Unchanged = false
 	slices.SortFunc(c.Checks, func(a, b checks.Result) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(c.Requirements, func(a, b mapping.RequirementResult) int { return strings.Compare(a.ID, b.ID) })
 	if len(c.Checks) == 0 {

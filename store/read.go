@@ -575,6 +575,16 @@ func (s *Store) ScansOfSweep(ctx context.Context, sweepID int64) ([]Scan, error)
 // (beforeScanID <= 0: the latest scan of all), only among scans with status ok
 // if onlyOK, fully rebuilt. It returns ErrNotFound if there is none.
 func (s *Store) PreviousScan(ctx context.Context, assetName string, beforeScanID int64, onlyOK bool) (*Scan, error) {
+	return s.previousScan(ctx, assetName, beforeScanID, onlyOK, true)
+}
+
+// PreviousScanHead is PreviousScan without checks, requirements or facts:
+// the scan row alone (status, error, times, cost, security-level vectors).
+func (s *Store) PreviousScanHead(ctx context.Context, assetName string, beforeScanID int64, onlyOK bool) (*Scan, error) {
+	return s.previousScan(ctx, assetName, beforeScanID, onlyOK, false)
+}
+
+func (s *Store) previousScan(ctx context.Context, assetName string, beforeScanID int64, onlyOK, full bool) (*Scan, error) {
 	before := beforeScanID
 	if before <= 0 {
 		before = math.MaxInt64
@@ -591,8 +601,19 @@ func (s *Store) PreviousScan(ctx context.Context, assetName string, beforeScanID
 		if err != nil {
 			return err
 		}
-		sc, err = oneScan(ctx, t, id)
-		return err
+		if full {
+			sc, err = oneScan(ctx, t, id)
+			return err
+		}
+		scans, err := loadScans(ctx, t, false, `WHERE s.id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if len(scans) == 0 {
+			return ErrNotFound
+		}
+		sc = &scans[0]
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: scan before %d: %w", assetName, beforeScanID, err)

@@ -45,6 +45,13 @@ type Scan struct {
 	Checks       []checks.Result
 	Requirements []mapping.RequirementResult
 	Facts        map[string]string // tracked facts for drift: name -> canonical JSON value
+
+	// Unchanged is set by SaveScan for a scan with status ok that changed
+	// nothing in the asset's history: every check, requirement and fact
+	// equals the asset's current value as stored (state and document), and
+	// none was added or dropped. The asset's previous scan with status ok
+	// then holds, as read back, exactly this scan's results.
+	Unchanged bool
 }
 
 // prepared is a scan encoded for storage, computed before the write lock is
@@ -172,8 +179,12 @@ func (s *Store) SaveScan(ctx context.Context, sc *Scan) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: save scan of %s: %w", sc.Asset.Name, err)
 	}
-	var id int64
+	var (
+		id        int64
+		unchanged bool
+	)
 	err = s.write(ctx, func(t *tx) error {
+		unchanged = false // the write may be retried
 		// The heartbeat also tells whether the sweep takes scans.
 		if err := updateRunning(ctx, t, sc.SweepID, `UPDATE sweeps SET heartbeat_at = ? WHERE id = ? AND status = 'running'`,
 			t.now.UnixNano(), sc.SweepID); err != nil {
@@ -194,20 +205,24 @@ func (s *Store) SaveScan(ctx context.Context, sc *Scan) (int64, error) {
 		if sc.Status != probes.StatusOK {
 			return nil
 		}
+		changed := 0
 		for _, w := range []struct {
 			tbl   intervalTable
 			items []item
 		}{{checkStates(), p.checks}, {requirementStates(), p.requirements}, {factStates(), p.facts}} {
-			if err := writeIntervals(ctx, t, w.tbl, assetID, id, w.items); err != nil {
+			n, err := writeIntervals(ctx, t, w.tbl, assetID, id, w.items)
+			if err != nil {
 				return err
 			}
+			changed += n
 		}
+		unchanged = changed == 0
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: save scan of %s: %w", sc.Asset.Name, err)
 	}
-	sc.ID = id
+	sc.ID, sc.Unchanged = id, unchanged
 	return id, nil
 }
 
@@ -311,12 +326,13 @@ type openRow struct {
 // the length of the history. An item whose state and document equal the
 // current row's is left alone; a changed item's current row is closed at
 // scan and a new row opened; a current row with no item any more is closed.
-func writeIntervals(ctx context.Context, t *tx, d intervalTable, assetID, scan int64, items []item) error {
+// changed counts the items opened and the rows closed without one.
+func writeIntervals(ctx context.Context, t *tx, d intervalTable, assetID, scan int64, items []item) (changed int, err error) {
 	var (
 		rows []*openRow
 		hash sql.RawBytes
 	)
-	err := queryRows(ctx, t.Tx, func(rs *sql.Rows) error {
+	err = queryRows(ctx, t.Tx, func(rs *sql.Rows) error {
 		r := &openRow{}
 		if err := rs.Scan(&r.keyID, &r.name, &r.state, &hash, &r.fromScan); err != nil {
 			return err
@@ -328,7 +344,7 @@ func writeIntervals(ctx context.Context, t *tx, d intervalTable, assetID, scan i
 		return nil
 	}, currentQuery(d), assetID)
 	if err != nil {
-		return fmt.Errorf("read current %s states: %w", d.what, err)
+		return 0, fmt.Errorf("read current %s states: %w", d.what, err)
 	}
 	current := make(map[string]*openRow, len(rows))
 	for _, r := range rows {
@@ -350,7 +366,7 @@ func writeIntervals(ctx context.Context, t *tx, d intervalTable, assetID, scan i
 				continue
 			}
 			if _, err := t.ExecContext(ctx, closeSQL, scan, assetID, cur.keyID, cur.fromScan); err != nil {
-				return fmt.Errorf("%s %s: close: %w", d.what, it.name, err)
+				return 0, fmt.Errorf("%s %s: close: %w", d.what, it.name, err)
 			}
 		}
 		var keyID int64
@@ -359,30 +375,32 @@ func writeIntervals(ctx context.Context, t *tx, d intervalTable, assetID, scan i
 		} else {
 			var err error
 			if keyID, err = internName(ctx, t, it.name); err != nil {
-				return fmt.Errorf("%s %s: %w", d.what, it.name, err)
+				return 0, fmt.Errorf("%s %s: %w", d.what, it.name, err)
 			}
 		}
 		docID, err := internDoc(ctx, t, it)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", d.what, it.name, err)
+			return 0, fmt.Errorf("%s %s: %w", d.what, it.name, err)
 		}
 		args := []any{assetID, keyID, it.state, docID, scan}
 		if d.state == "" {
 			args = []any{assetID, keyID, docID, scan}
 		}
 		if _, err := t.ExecContext(ctx, insertSQL, args...); err != nil {
-			return fmt.Errorf("%s %s: open: %w", d.what, it.name, err)
+			return 0, fmt.Errorf("%s %s: open: %w", d.what, it.name, err)
 		}
+		changed++
 	}
 	for _, cur := range rows {
 		if cur.seen {
 			continue
 		}
 		if _, err := t.ExecContext(ctx, closeSQL, scan, assetID, cur.keyID, cur.fromScan); err != nil {
-			return fmt.Errorf("%s %s: close: %w", d.what, cur.name, err)
+			return 0, fmt.Errorf("%s %s: close: %w", d.what, cur.name, err)
 		}
+		changed++
 	}
-	return nil
+	return changed, nil
 }
 
 func internName(ctx context.Context, t *tx, name string) (int64, error) {
