@@ -315,9 +315,10 @@ func bareSSH(spec ScanSpec) (func(context.Context, Endpoint) error, error) {
 // probes/ssh Dial (known_hosts verification, key authentication) and Run.
 func transportSSH(spec ScanSpec) (func(context.Context, Endpoint) error, error) {
 	key := probes.NewSecret(spec.KeyPEM)
+	hostKeys := ssh.NewKnownHostsCache() // shared by the sweep's Dials, as scheduler.Jobs shares one
 	return func(ctx context.Context, e Endpoint) error {
 		c, err := ssh.Dial(ctx, ssh.Config{Address: e.Address, Port: e.Port, User: spec.User, PrivateKey: key,
-			KnownHostsFile: spec.KnownHosts, Retries: 3})
+			KnownHostsFile: spec.KnownHosts, HostKeys: hostKeys, Retries: 3})
 		if err != nil {
 			return err
 		}

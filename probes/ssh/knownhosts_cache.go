@@ -21,7 +21,7 @@ import (
 // lines by host, and reads it again only when the file changes: when its
 // size, modification time, change time, inode or device differ from what
 // was read, as after trust-on-first-use learned a host or an admin edited
-// it, and also when it had changed less than two seconds before it was read
+// it, and also when it had changed less than 100 ms before it was read
 // (file times can be as coarse as a clock tick). Answers are exactly
 // lookupPlain's. Files lookupPlain does not handle
 // (markers, hashed, wildcard or negated patterns, over-long lines) and hosts
@@ -40,8 +40,9 @@ func NewKnownHostsCache() *KnownHostsCache {
 }
 
 // racyWindow: a file modified this recently when read is read again on the
-// next lookup.
-const racyWindow = 2 * time.Second
+// next lookup. File times come from the kernel's coarse clock, at most a
+// clock tick (1-10 ms) behind time.Now; the window is ten times that.
+const racyWindow = 100 * time.Millisecond
 
 // fileID identifies one version of a file.
 type fileID struct {
