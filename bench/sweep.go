@@ -9,7 +9,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -18,6 +17,7 @@ import (
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/otsweep/otsweep/internal/cputime"
 	"github.com/otsweep/otsweep/inventories"
 	"github.com/otsweep/otsweep/probes"
 	"github.com/otsweep/otsweep/probes/linux"
@@ -84,11 +84,8 @@ type ScanResult struct {
 
 // cpuTime is the user+system CPU time of this process so far.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := cputime.Process()
+	return d
 }
 
 // runScan runs spec in this process.

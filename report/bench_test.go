@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otsweep/otsweep/internal/cputime"
 	"github.com/otsweep/otsweep/mapping"
 	"github.com/otsweep/otsweep/probes"
 	"github.com/otsweep/otsweep/probes/checks"
@@ -233,9 +234,9 @@ func BenchmarkBuildYear(b *testing.B) {
 // and SQLite included); the function it returns reports it per op as
 // "cpu-ns/op", which holds on a loaded machine where ns/op does not.
 func cpuPerOp(b *testing.B) func() {
-	start, ok := processCPU()
+	start, ok := cputime.Process()
 	return func() {
-		if end, _ := processCPU(); ok {
+		if end, _ := cputime.Process(); ok {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
 	}

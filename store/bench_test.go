@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otsweep/otsweep/internal/cputime"
 	"github.com/otsweep/otsweep/mapping"
 	"github.com/otsweep/otsweep/probes"
 	"github.com/otsweep/otsweep/probes/checks"
@@ -141,14 +142,14 @@ func BenchmarkSaveSweep(b *testing.B) {
 		b.Fatal(err)
 	}
 	first := dbSize(ctx, b, s)
-	cpu, measured := processCPU()
+	cpu, measured := cputime.Process()
 	for b.Loop() {
 		if err := saveSweep(ctx, s, f); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
-	if end, _ := processCPU(); measured {
+	if end, _ := cputime.Process(); measured {
 		b.ReportMetric(float64(end-cpu)/float64(b.N*benchHosts), "cpu-ns/scan")
 	}
 	grown := dbSize(ctx, b, s) - first

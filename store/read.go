@@ -549,17 +549,25 @@ func oneScan(ctx context.Context, t *sqlx.Tx, id int64) (*Scan, error) {
 	return &scans[0], nil
 }
 
+// sweepExists returns ErrNotFound when sweep id does not exist.
+func sweepExists(ctx context.Context, t *sqlx.Tx, id int64) error {
+	var n int
+	if err := t.GetContext(ctx, &n, `SELECT count(*) FROM sweeps WHERE id = ?`, id); err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // ScansOfSweep returns every scan of a sweep in the order saved, each with its
 // checks, requirements and facts. A sweep that does not exist is ErrNotFound.
 func (s *Store) ScansOfSweep(ctx context.Context, sweepID int64) ([]Scan, error) {
 	var out []Scan
 	err := s.read(ctx, func(t *sqlx.Tx) error {
-		var n int
-		if err := t.GetContext(ctx, &n, `SELECT count(*) FROM sweeps WHERE id = ?`, sweepID); err != nil {
+		if err := sweepExists(ctx, t, sweepID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return ErrNotFound
 		}
 		var err error
 		out, err = loadScans(ctx, t, true, `WHERE s.sweep_id = ?`, sweepID)
@@ -664,12 +672,8 @@ func (s *Store) SweepHistories(ctx context.Context, sweepID int64, since time.Ti
 	}
 	var scans []Scan
 	err := s.read(ctx, func(t *sqlx.Tx) error {
-		var n int
-		if err := t.GetContext(ctx, &n, `SELECT count(*) FROM sweeps WHERE id = ?`, sweepID); err != nil {
+		if err := sweepExists(ctx, t, sweepID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return ErrNotFound
 		}
 		// A range of (asset_id, started_at) per asset: the index on
 		// (asset_id, id) that would spare sorting each asset's 30 scans
@@ -677,6 +681,7 @@ func (s *Store) SweepHistories(ctx context.Context, sweepID int64, since time.Ti
 		const where = `INDEXED BY scans_asset_started
 			WHERE s.asset_id IN (SELECT asset_id FROM scans WHERE sweep_id = ?)
 			AND s.started_at >= ? AND s.sweep_id <= ?`
+		var n int
 		if err := t.GetContext(ctx, &n, `SELECT count(*) FROM scans s `+where, sweepID, from, sweepID); err != nil {
 			return err
 		}
