@@ -77,7 +77,9 @@ func parseEnvelope(nonce string, stdout []byte, dec *strictDecoder) (*envelope, 
 			return env, nil
 		case inside && len(trimmed) > 0 && trimmed[0] == '{':
 			l := decodeLine(dec, trimmed)
-			if l != nil && l.ID == "" {
+			// Only a line cut short can have lost its id; a whole line
+			// that names no probe is nobody's and is dropped.
+			if l != nil && l.ID == "" && l.Malformed != "" {
 				l.ID = env.next(bundleOrder())
 			}
 			env.add(l)
