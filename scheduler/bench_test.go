@@ -59,7 +59,7 @@ func BenchmarkRunnerPerHost(b *testing.B) {
 				name = tc.name + "/daily-sweep"
 			}
 			b.Run(name, func(b *testing.B) {
-				defs := testDefsB(b)
+				defs := testDefs(b)
 				obs, err := tc.parse()
 				if err != nil {
 					b.Fatal(err)
@@ -93,13 +93,4 @@ func BenchmarkRunnerPerHost(b *testing.B) {
 			})
 		}
 	}
-}
-
-func testDefsB(b *testing.B) *Definitions {
-	b.Helper()
-	defs, err := LoadDefinitions("", BundleFacts())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return defs
 }

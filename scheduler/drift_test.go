@@ -64,7 +64,7 @@ func (p *stubProber) Probe(ctx context.Context) (*probes.Observation, error) {
 	return p.obs, p.err
 }
 
-func testDefs(t *testing.T) *Definitions {
+func testDefs(t testing.TB) *Definitions {
 	t.Helper()
 	defs, err := LoadDefinitions("", BundleFacts())
 	if err != nil {

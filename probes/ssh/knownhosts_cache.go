@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -189,19 +190,10 @@ func (idx *hostIndex) addLine(start, end, num int) bool {
 		if err != nil {
 			h = p
 		}
-		if !containsString(seen, h) {
+		if !slices.Contains(seen, h) {
 			seen = append(seen, h)
 			idx.lines[h] = append(idx.lines[h], lineRef{start, end, num})
 		}
 	}
 	return true
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

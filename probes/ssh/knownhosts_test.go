@@ -169,9 +169,10 @@ func TestLoadForMissingFile(t *testing.T) {
 	}
 }
 
-// TestPlainLookupCost: with a plant-sized file, one lookup parses only the
-// lines of its host.
-func TestPlainLookupCost(t *testing.T) {
+// plantKnownHosts writes a plant-sized known_hosts file: 5,000 hosts
+// [10.1.x.y]:2222 with one key.
+func plantKnownHosts(t *testing.T) string {
+	t.Helper()
 	k := genKey(t)
 	var b strings.Builder
 	for i := range 5000 {
@@ -181,6 +182,13 @@ func TestPlainLookupCost(t *testing.T) {
 	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return file
+}
+
+// TestPlainLookupCost: with a plant-sized file, one lookup parses only the
+// lines of its host.
+func TestPlainLookupCost(t *testing.T) {
+	file := plantKnownHosts(t)
 	allocs := testing.AllocsPerRun(5, func() {
 		if _, known, ok := lookupPlain(file, "10.1.7.42:2222"); !ok || len(known) != 1 {
 			t.Fatalf("lookup: ok %v, %d keys", ok, len(known))
@@ -265,15 +273,7 @@ func TestKnownHostsCacheSeesChanges(t *testing.T) {
 // TestKnownHostsCacheCost: with a plant-sized file, a lookup through the
 // cache reads nothing and parses only the host's line.
 func TestKnownHostsCacheCost(t *testing.T) {
-	k := genKey(t)
-	var b strings.Builder
-	for i := range 5000 {
-		fmt.Fprintf(&b, "[10.1.%d.%d]:2222 %s\n", i/250, i%250+1, authorized(k))
-	}
-	file := filepath.Join(t.TempDir(), "known_hosts")
-	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := plantKnownHosts(t)
 	old := time.Now().Add(-time.Hour) // a file changed just now is read each time
 	if err := os.Chtimes(file, old, old); err != nil {
 		t.Fatal(err)
